@@ -1,0 +1,36 @@
+# Two commands: `make demo` and `make test`. Both set up .venv first (idempotent).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.quantlab-installed
+
+.PHONY: setup demo test lint bench browser clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name quantlab --display-name "Python (quantlab)" >/dev/null
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/quantlab demo
+
+lint: setup
+	$(BIN)/ruff check quantlab tests benchmarks scripts
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python benchmarks/indicators.py
+	$(BIN)/python benchmarks/backtest.py
+
+# Debian's chromium for the browser-marked tests (needs root; skipped tests say so otherwise).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not installed: browser tests will be skipped"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""quantlab: Jupyter-centric quant research, from notebook to live runner."""
