@@ -1,0 +1,18 @@
+"""Streaming twins of the batch indicators, for the live runner.
+
+Each class takes the batch function's parameters; ``update(*inputs) -> value`` feeds one bar
+(inputs in the batch function's positional order) and returns the latest value; ``ready`` says
+whether it is defined yet. The same kernel runs in batch and streaming mode, so after ``k``
+updates ``value`` equals the batch output at bar ``k - 1``.
+
+>>> from quantlab.indicators.stream import SMA
+>>> s = SMA(2)
+>>> [s.update(v) for v in (1.0, 2.0, 3.0)]
+[nan, 1.5, 2.5]
+"""
+
+from __future__ import annotations
+
+from quantlab.indicators.overlap import EMA, SMA
+
+__all__ = ["SMA", "EMA"]
