@@ -157,10 +157,14 @@ def _bounds_text(minimum: float | None, maximum: float | None) -> str:
     return ""
 
 
-def as_float_array(data: Any, name: str, *, caller: str, ndim: tuple[int, ...] = (1, 2)) -> np.ndarray:
+def as_float_array(
+    data: Any, name: str, *, caller: str, ndim: tuple[int, ...] = (1, 2), order: str = "C"
+) -> np.ndarray:
     """Return ``data`` (ndarray, Series, DataFrame, list) as a contiguous float64 array.
 
-    Integers and booleans are converted; strings, objects and datetimes raise DataError.
+    ``order`` is "C" (rows contiguous) or "F" (columns contiguous: no copy for a one-dtype
+    DataFrame, whose values pandas stores column by column). Integers and booleans are
+    converted; strings, objects and datetimes raise DataError.
     """
     if isinstance(data, pd.DataFrame):
         bad = [c for c in data.columns if not _is_numeric_dtype(data[c].dtype)]
@@ -188,7 +192,7 @@ def as_float_array(data: Any, name: str, *, caller: str, ndim: tuple[int, ...] =
     if arr.ndim not in ndim:
         raise DataError(message(name, caller, f"{' or '.join(map(str, ndim))}-dimensional",
                                 f"an array of shape {arr.shape}"))
-    return np.ascontiguousarray(arr)
+    return np.asfortranarray(arr) if order == "F" else np.ascontiguousarray(arr)
 
 
 def _is_numeric_dtype(dtype: Any) -> bool:

@@ -25,7 +25,7 @@ NaN policy (documented in every indicator)
 Input/output types
 ------------------
 ndarray in -> ndarray out, Series in -> Series out, DataFrame in -> DataFrame out (one column per
-asset, computed column by column in parallel threads; kernels release the GIL). A list of windows
+asset, computed column by column in ``numba.get_num_threads()`` threads; kernels release the GIL). A list of windows
 gives one column per window (columns named by the window for a Series, a ``(window, column)``
 MultiIndex for a DataFrame; for an ndarray, a 2-D array with windows along axis 1, times the
 input's columns when it is 2-D). Each distinct window is computed once. Multi-output indicators
@@ -35,7 +35,6 @@ input) or, for ndarray input, a tuple of arrays in TA-Lib's order.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quantlab._jit import num_threads
 from quantlab._validate import as_float_array, check_aligned, check_int, message
 from quantlab.errors import InvalidParameterError
 
@@ -82,7 +82,7 @@ def _run_columns(spec: Spec, arrays: list[np.ndarray], params: tuple[Any, ...]) 
         state = np.zeros(size, dtype=np.float64)
         spec.kernel(*[a[:, j] for a in arrays], *params, state, *[o[:, j] for o in outs])
 
-    workers = min(m, os.cpu_count() or 1)
+    workers = min(m, num_threads())  # numba's thread count: set_num_threads() limits it
     if workers <= 1 or n * m < 200_000:
         for j in range(m):
             one(j)
@@ -102,7 +102,7 @@ def compute(spec: Spec, inputs: dict[str, Any], params: dict[str, Any]) -> Any:
     if len(names) > 1:
         check_aligned(spec.name, **inputs)
     template = inputs[names[0]]
-    arrays = [as_float_array(inputs[k], k, caller=spec.name) for k in names]
+    arrays = [as_float_array(inputs[k], k, caller=spec.name, order="F") for k in names]
     for k, a in zip(names[1:], arrays[1:], strict=True):
         if a.shape != arrays[0].shape:
             raise InvalidParameterError(message(k, spec.name, f"of shape {arrays[0].shape} like `{names[0]}`", a.shape))
