@@ -5,5 +5,7 @@ from __future__ import annotations
 
 from quantlab.data._frame import normalize
 from quantlab.data.bundled import list_datasets, load
+from quantlab.data.download import download
+from quantlab.data.store import Store, import_csv
 
-__all__ = ["load", "list_datasets", "normalize"]
+__all__ = ["load", "list_datasets", "normalize", "Store", "download", "import_csv"]

@@ -32,6 +32,7 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("timeframe")
     p.add_argument("--store", default="data/store", help="Store folder (default data/store)")
     p.add_argument("--tz", default="UTC", help="time zone of naive timestamps (default UTC)")
+    p.add_argument("--unit", choices=["s", "ms", "us", "ns"], help="unit of integer epoch timestamps")
     p.set_defaults(func=_import_csv)
 
     p = sub.add_parser("validate", help="quality report of a bundled dataset, a stored symbol or a CSV")
@@ -66,7 +67,7 @@ def _download(args: argparse.Namespace) -> int:
 def _import_csv(args: argparse.Namespace) -> int:
     from quantlab.data.store import Store, import_csv
 
-    added = import_csv(args.path, args.symbol, args.timeframe, store=Store(args.store), tz=args.tz)
+    added = import_csv(args.path, args.symbol, args.timeframe, store=Store(args.store), tz=args.tz, unit=args.unit)
     print(f"{args.symbol} {args.timeframe}: {added} new bars in {args.store}")
     return 0
 
