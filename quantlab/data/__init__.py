@@ -3,9 +3,16 @@ ccxt download, the quality gate and causal resampling."""
 
 from __future__ import annotations
 
+from quantlab.data import synthetic
 from quantlab.data._frame import normalize
 from quantlab.data.bundled import list_datasets, load
 from quantlab.data.download import download
+from quantlab.data.quality import QualityReport, clean, resample, validate
 from quantlab.data.store import Store, import_csv
+from quantlab.data.synthetic import SyntheticResult, calendar_index, garch, gbm, regime_switching
 
-__all__ = ["load", "list_datasets", "normalize", "Store", "download", "import_csv"]
+__all__ = [
+    "load", "list_datasets", "normalize", "Store", "download", "import_csv",
+    "validate", "clean", "resample", "QualityReport",
+    "synthetic", "calendar_index", "gbm", "garch", "regime_switching", "SyntheticResult",
+]

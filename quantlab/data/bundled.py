@@ -71,8 +71,11 @@ def _read(ds: _Dataset, adjust: bool) -> pd.DataFrame:
     if adjust and "adj_close" in raw.columns:
         # split- and dividend-adjust the whole bar by the source's adj_close / close ratio
         ratio = raw["adj_close"].to_numpy(np.float64) / raw["close"].to_numpy(np.float64)
-        raw = raw.assign(open=raw["open"] * ratio, high=raw["high"] * ratio, low=raw["low"] * ratio,
-                         close=raw["adj_close"], volume=raw["volume"] / ratio)
+        open_, close = raw["open"] * ratio, raw["adj_close"]
+        # scaling can move high/low by one rounding step past open/close: keep the bar consistent
+        high = np.maximum.reduce([raw["high"] * ratio, open_, close])
+        low = np.minimum.reduce([raw["low"] * ratio, open_, close])
+        raw = raw.assign(open=open_, high=high, low=low, close=close, volume=raw["volume"] / ratio)
     return normalize(raw, caller="load")
 
 

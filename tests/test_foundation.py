@@ -1,0 +1,93 @@
+"""Foundation: the error tree, the message template, the JIT switch, the CLI entry point."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from quantlab import errors
+from quantlab._validate import check_choice, check_float, check_int, check_options, message
+from quantlab.errors import DataError, InvalidParameterError
+
+ROOT = Path(__file__).resolve().parents[1]
+QUANTLAB = Path(sys.executable).parent / "quantlab"
+
+
+@pytest.mark.parametrize(("cls", "builtin"), [
+    (errors.InvalidParameterError, ValueError), (errors.DataError, ValueError),
+    (errors.LookAheadError, RuntimeError), (errors.NotFittedError, AttributeError),
+    (errors.OrderRejectedError, RuntimeError), (errors.ExchangeError, ConnectionError),
+])
+def test_errors_refine_builtins(cls, builtin):
+    assert issubclass(cls, errors.QuantlabError) and issubclass(cls, builtin)
+
+
+def test_message_template():
+    assert message("window", "sma", "an integer >= 1", 0, "Use 14.") == \
+        "`window` of sma() must be an integer >= 1; got 0. Use 14."
+
+
+@pytest.mark.parametrize("value", [True, 1.0, "3", None, np.float64(2)])
+def test_check_int_refuses_non_integers(value):
+    with pytest.raises(InvalidParameterError, match="must be an integer"):
+        check_int("n", value, caller="f")
+
+
+def test_check_int_accepts_numpy_integers():
+    assert check_int("n", np.int32(4), caller="f", minimum=1) == 4
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -1.0, "1"])
+def test_check_float(value):
+    with pytest.raises(InvalidParameterError, match="`x` of f\\(\\) must be a finite number >= 0"):
+        check_float("x", value, caller="f", minimum=0.0)
+
+
+def test_did_you_mean():
+    with pytest.raises(InvalidParameterError, match="Did you mean 'historical'"):
+        check_choice("method", "histroical", ["historical", "parametric"], caller="var")
+    with pytest.raises(InvalidParameterError, match="unknown option `fee_bsp`. Did you mean 'fee_bps'"):
+        check_options({"fee_bsp": 1}, ["fee_bps", "fill"], caller="backtest")
+
+
+def test_disable_jit_runs_pure_python_with_same_results():
+    code = (
+        "import numpy as np, quantlab.indicators.overlap as o;"
+        "print(type(o.sma_nb).__name__);"
+        "print(repr(o.sma(np.arange(10.0), 3).tolist()))"
+    )
+    env = {**os.environ, "QUANTLAB_DISABLE_JIT": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    kind, values = out.strip().splitlines()
+    assert kind == "function"
+    from quantlab.indicators import sma
+    assert values == repr(sma(np.arange(10.0), 3).tolist())
+
+
+def test_import_has_no_jit_side_effects():
+    code = "import quantlab, numba, sys; import quantlab.indicators; print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
+
+
+def test_cli_data_list_and_clear_errors():
+    out = subprocess.run([str(QUANTLAB), "data", "list"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and "eurusd" in out.stdout and "public domain" in out.stdout
+    bad = subprocess.run([str(QUANTLAB), "data", "validate", "appl"], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode != 0
+
+
+def test_data_error_message_names_fix():
+    import pandas as pd
+
+    from quantlab._validate import check_ohlcv
+
+    naive = pd.DataFrame({c: [1.0, 2.0] for c in ("open", "high", "low", "close", "volume")},
+                         index=pd.DatetimeIndex(["2024-01-01", "2024-01-02"]))
+    with pytest.raises(DataError, match="tz_localize"):
+        check_ohlcv(naive, caller="backtest")
