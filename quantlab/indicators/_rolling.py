@@ -49,8 +49,12 @@ def rolling_extreme_nb(x, window, is_max, rescan_newest, state, out_value, out_a
         if ext_k <= k - window:  # the extreme left the window (or none yet): rescan oldest -> newest
             ext_k = -1
             first = k - window + 1 if k - window + 1 > 0 else 0
+            idx = (pos - (k + 1 - first)) % window  # ring slot of bar `first`; then wrap by hand
             for j in range(first, k + 1):
-                b = buf[(pos + j - (k + 1)) % window]
+                b = buf[idx]
+                idx += 1
+                if idx == window:
+                    idx = 0
                 if b != b:
                     continue
                 better = (b > ext if is_max else b < ext) or (rescan_newest and b == ext)
