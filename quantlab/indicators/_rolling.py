@@ -11,7 +11,14 @@ __all__ = ["rolling_extreme_nb", "rolling_extreme_state_size"]
 
 def rolling_extreme_state_size(window: int) -> int:
     """State length of :func:`rolling_extreme_nb` for ``window``."""
-    return 5 + window
+    return 4 + window
+
+
+@njit
+def _better(b, ext, is_max, ties_win):  # pragma: no cover - numba
+    if is_max:
+        return b > ext or (ties_win and b == ext)
+    return b < ext or (ties_win and b == ext)
 
 
 @njit
@@ -25,43 +32,38 @@ def rolling_extreme_nb(x, window, is_max, rescan_newest, state, out_value, out_a
     oldest tied bar wins unless ``rescan_newest`` (TA-Lib's MAX/MIN/MAXINDEX rescan with ``>``,
     AROON with ``>=``).
 
-    state: [bars seen, extreme, absolute index of extreme, NaNs in window, ring position, ring(window)].
+    state: [bars seen, extreme, absolute index of extreme, NaNs in window, ring(window)] where
+    the ring holds the last `window` inputs at slot (absolute bar index % window).
     """
+    n = x.shape[0]
     seen = int(state[0])
     ext = state[1]
-    ext_k = int(state[2])
+    ext_k = int(state[2]) if seen > 0 else -1
     nans = int(state[3])
-    pos = int(state[4])
-    buf = state[5:]
-    if seen == 0:
-        ext_k = -1
-    for i in range(x.shape[0]):
+    buf = state[4:]
+    for i in range(n):
         k = seen + i
         v = x[i]
-        if k >= window and buf[pos] != buf[pos]:
-            nans -= 1
-        buf[pos] = v
-        pos += 1
-        if pos == window:
-            pos = 0
+        if k >= window:
+            old = x[i - window] if i >= window else buf[(k - window) % window]
+            if old != old:
+                nans -= 1
         if v != v:
             nans += 1
         if ext_k <= k - window:  # the extreme left the window (or none yet): rescan oldest -> newest
             ext_k = -1
             first = k - window + 1 if k - window + 1 > 0 else 0
-            idx = (pos - (k + 1 - first)) % window  # ring slot of bar `first`; then wrap by hand
-            for j in range(first, k + 1):
-                b = buf[idx]
-                idx += 1
-                if idx == window:
-                    idx = 0
-                if b != b:
-                    continue
-                better = (b > ext if is_max else b < ext) or (rescan_newest and b == ext)
-                if ext_k < 0 or better:
+            for j in range(first, min(seen, k + 1)):  # bars of previous calls, from the ring
+                b = buf[j % window]
+                if b == b and (ext_k < 0 or _better(b, ext, is_max, rescan_newest)):
                     ext = b
                     ext_k = j
-        elif v == v and (v >= ext if is_max else v <= ext):
+            for j in range(max(first, seen), k + 1):  # bars of this call, from x
+                b = x[j - seen]
+                if b == b and (ext_k < 0 or _better(b, ext, is_max, rescan_newest)):
+                    ext = b
+                    ext_k = j
+        elif v == v and _better(v, ext, is_max, True):
             ext = v
             ext_k = k
         if k + 1 >= window and nans == 0 and ext_k >= 0:
@@ -70,8 +72,9 @@ def rolling_extreme_nb(x, window, is_max, rescan_newest, state, out_value, out_a
         else:
             out_value[i] = np.nan
             out_age[i] = np.nan
-    state[0] = seen + x.shape[0]
+    for i in range(max(0, n - window), n):
+        buf[(seen + i) % window] = x[i]
+    state[0] = seen + n
     state[1] = ext
     state[2] = ext_k
     state[3] = nans
-    state[4] = pos
