@@ -23,6 +23,7 @@ __all__ = ["main", "build_parser"]
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``quantlab`` command."""
     from quantlab.data.commands import add_commands as add_data_commands
+    from quantlab.report.commands import add_commands as add_report_commands
 
     parser = argparse.ArgumentParser(prog="quantlab", description="quantlab: quant research from notebook to live.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -45,12 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_backtest)
 
     add_data_commands(sub)
-    try:
-        from quantlab.report.commands import add_commands as add_report_commands
-    except ImportError:  # pragma: no cover - report package not installed yet
-        pass
-    else:
-        add_report_commands(sub)
+    add_report_commands(sub)
     return parser
 
 

@@ -1,0 +1,651 @@
+"""Run a parameterized notebook reproducibly: papermill underneath, quantlab's checks on top.
+
+What the runner adds to papermill
+---------------------------------
+* The notebook's ``parameters``-tagged cell is parsed with :mod:`ast`: each line is a literal
+  assignment ``name = value  # help`` or ``name: type = value  # help``. Unknown parameters
+  and wrong types are refused with a did-you-mean **before any cell runs** (papermill only
+  warns). A parameter whose help comment starts with "dataset" must name a dataset
+  :func:`quantlab.data.load` knows, also checked up front.
+* Every run gets its own folder ``<root>/<notebook>/<UTC timestamp>-<params hash>/`` holding
+  ``notebook.ipynb`` (executed), ``report.html`` (self-contained, code hidden, plotly.js
+  inlined once) and ``manifest.json`` (parameters, data fingerprints, key figures, git
+  commit and dirty flag, package versions, seeds, times, status, error).
+* A failing cell still leaves a manifest (``status: "failed"``, the error and the cell) and
+  raises :class:`NotebookRunError`; the CLI exits non-zero.
+* :func:`rerun` replays a manifest and says whether the key figures and data are identical.
+
+Kernel: the Jupyter kernel named ``quantlab`` (``make setup`` installs it into ``.venv`` with
+``--sys-prefix``), else ``python3``; ``QUANTLAB_KERNEL`` overrides both.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import hashlib
+import io
+import json
+import os
+import re
+import time
+import tokenize
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from quantlab._validate import did_you_mean
+from quantlab.errors import DataError, InvalidParameterError, ReportError
+from quantlab.report.manifest import (
+    MANIFEST_VERSION,
+    collect_data,
+    collect_records,
+    git_info,
+    package_versions,
+    read_manifest,
+    to_jsonable,
+    write_manifest,
+)
+
+__all__ = [
+    "Parameter",
+    "RunResult",
+    "NotebookRunError",
+    "notebook_parameters",
+    "validate_parameters",
+    "parse_cli_value",
+    "help_notebook",
+    "default_reports_dir",
+    "kernel_name",
+    "run_notebook",
+    "rerun",
+]
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "bool": (bool,), "int": (int,), "float": (float, int), "str": (str,),
+    "list": (list,), "dict": (dict,), "tuple": (tuple, list),
+}
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class NotebookRunError(ReportError):
+    """A notebook run failed; ``result`` holds its run folder and manifest."""
+
+    def __init__(self, text: str, result: RunResult) -> None:
+        super().__init__(text)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a notebook's ``parameters`` cell."""
+
+    name: str
+    type: str          # "bool", "int", "float", "str", "list", "dict", "tuple" or "any"
+    default: Any
+    help: str
+    nullable: bool = False
+
+    @property
+    def is_dataset(self) -> bool:
+        """True when the help comment starts with "dataset" (checked with quantlab.data)."""
+        return self.help.lower().startswith("dataset")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of :func:`run_notebook`: where everything went and what it recorded."""
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    notebook_path: Path
+    html_path: Path | None
+    manifest_path: Path
+    records: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """``"ok"`` or ``"failed"``."""
+        return str(self.manifest["status"])
+
+    @property
+    def ok(self) -> bool:
+        """True when every cell ran."""
+        return self.status == "ok"
+
+
+# ---------------------------------------------------------------------------- parameters
+
+def _read(notebook: Any) -> Any:
+    import nbformat
+
+    if isinstance(notebook, nbformat.NotebookNode):
+        return notebook
+    path = Path(notebook)
+    if not path.exists():
+        raise ReportError(f"`notebook` of run_notebook() must be an existing .ipynb file; got "
+                          f"{str(path)!r}. Check the path (relative to {Path.cwd()}).")
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # nbformat raises several types for bad JSON
+        raise ReportError(f"{path} is not a readable notebook: {exc}.") from exc
+
+
+def _comments(source: str) -> dict[int, str]:
+    found: dict[int, str] = {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                found[tok.start[0]] = tok.string.lstrip("#").strip()
+    except (tokenize.TokenError, IndentationError):
+        pass
+    return found
+
+
+def _annotation(node: ast.expr | None) -> tuple[str | None, bool]:
+    """Return (type name, nullable) for annotations like ``int``, ``float | None``."""
+    if node is None:
+        return None, False
+    if isinstance(node, ast.Name):
+        return node.id, False
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            return _annotation(ast.parse(node.value, mode="eval").body)
+        except SyntaxError:
+            return None, False
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        left, _ = _annotation(node.left)
+        right, _ = _annotation(node.right)
+        if right in ("None", None) and isinstance(node.right, ast.Constant | ast.Name):
+            return left, True
+        if left in ("None",):
+            return right, True
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        if node.value.id == "Optional":
+            return _annotation(node.slice)[0], True
+        return node.value.id.lower(), False  # list[str] -> list
+    return None, False
+
+
+def notebook_parameters(notebook: Any) -> dict[str, Parameter]:
+    """Return the parameters declared in a notebook's ``parameters``-tagged cell.
+
+    Parameters
+    ----------
+    notebook : path or NotebookNode
+
+    Returns
+    -------
+    dict
+        ``{name: Parameter(name, type, default, help, nullable)}`` in cell order. The type
+        is the annotation when there is one (``smoke: bool = False``), else the type of the
+        default (``"any"`` for a ``None`` default).
+
+    Raises
+    ------
+    ReportError
+        More than one ``parameters`` cell, a syntax error, or a line that is not a literal
+        assignment.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook()
+    >>> cell = nbformat.v4.new_code_cell('window = 20  # lookback in bars')
+    >>> cell.metadata["tags"] = ["parameters"]
+    >>> nb.cells.append(cell)
+    >>> notebook_parameters(nb)["window"]
+    Parameter(name='window', type='int', default=20, help='lookback in bars', nullable=False)
+    """
+    nb = _read(notebook)
+    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not cells:
+        return {}
+    if len(cells) > 1:
+        raise ReportError(f"A notebook must have at most one cell tagged 'parameters'; "
+                          f"found {len(cells)}. Merge them into one.")
+    source = cells[0].source
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ReportError(f"The parameters cell does not parse: {exc}.") from exc
+    comments = _comments(source)
+    params: dict[str, Parameter] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name):
+            name, value_node, ann = node.targets[0].id, node.value, None
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
+                and node.value is not None:
+            name, value_node, ann = node.target.id, node.value, node.annotation
+        else:
+            raise ReportError(f"Line {node.lineno} of the parameters cell must be a literal "
+                              f"assignment such as `window = 20  # help`; got "
+                              f"{ast.get_source_segment(source, node)!r}.")
+        try:
+            default = ast.literal_eval(value_node)
+        except ValueError as exc:
+            raise ReportError(f"Parameter `{name}` (line {node.lineno} of the parameters cell) "
+                              f"must have a literal default (number, string, bool, None, list, "
+                              f"dict); got {ast.get_source_segment(source, value_node)!r}.") from exc
+        type_name, nullable = _annotation(ann)
+        if type_name is None or type_name not in _TYPES:
+            type_name = "any" if default is None else type(default).__name__
+            if type_name not in _TYPES:
+                type_name = "any"
+            nullable = nullable or default is None
+        params[name] = Parameter(name, type_name, default, comments.get(node.end_lineno or 0, ""),
+                                 nullable or default is None)
+    return params
+
+
+def _type_ok(spec: Parameter, value: Any) -> bool:
+    if value is None:
+        return spec.nullable or spec.type == "any"
+    if spec.type == "any":
+        return True
+    if isinstance(value, bool) and spec.type != "bool":
+        return False
+    return isinstance(value, _TYPES[spec.type])
+
+
+def parse_cli_value(spec: Parameter, text: str) -> Any:
+    """Turn a command-line string into a value of ``spec``'s type (YAML syntax, as papermill).
+
+    A ``str`` parameter takes the text as is; ``int``/``float`` parameters try ``int()`` /
+    ``float()`` first (so ``1e4`` is a float); everything else is read with
+    ``yaml.safe_load`` (``true``, ``[a, b]``, ``{a: 1}``, ``null``), then type-checked by
+    :func:`validate_parameters`.
+    """
+    if spec.type == "str":
+        return text
+    number = {"int": int, "float": float}.get(spec.type)
+    if number is not None:
+        try:
+            return number(text)
+        except ValueError:
+            pass
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def validate_parameters(notebook: Any, params: dict[str, Any], *,
+                        check_datasets: bool = True) -> dict[str, Any]:
+    """Check ``params`` against a notebook's declared parameters; return all resolved values.
+
+    Parameters
+    ----------
+    notebook : path or NotebookNode
+    params : dict
+        Values to override.
+    check_datasets : bool, default True
+        Load each dataset-typed parameter (help starting with "dataset") once to prove it exists.
+
+    Returns
+    -------
+    dict
+        Defaults overridden by ``params`` (ints given for float parameters become floats).
+
+    Raises
+    ------
+    InvalidParameterError
+        Unknown name (with a did-you-mean) or a wrong type.
+    DataError
+        A dataset parameter names no known dataset.
+    """
+    specs = notebook_parameters(notebook)
+    label = _label(notebook)
+    if not isinstance(params, dict):
+        raise InvalidParameterError(f"`params` of run_notebook() must be a dict; got "
+                                    f"{type(params).__name__}.")
+    resolved = {name: spec.default for name, spec in specs.items()}
+    for name, value in params.items():
+        if name not in specs:
+            known = ", ".join(specs) or "(none: the notebook has no parameters cell)"
+            hint = did_you_mean(name, specs) or ""
+            raise InvalidParameterError(
+                f"Notebook {label} has no parameter `{name}`. {hint} Known parameters: {known}. "
+                f"See `quantlab report --help-notebook {label}`.".replace("  ", " "))
+        spec = specs[name]
+        if not _type_ok(spec, value):
+            null = " or None" if spec.nullable else ""
+            raise InvalidParameterError(
+                f"`{name}` of notebook {label} must be of type {spec.type}{null}; got "
+                f"{value!r} ({type(value).__name__}). Default: {spec.default!r}"
+                + (f" ({spec.help})." if spec.help else "."))
+        if spec.type == "float" and isinstance(value, int):
+            value = float(value)
+        resolved[name] = value
+    if check_datasets:
+        for name, spec in specs.items():
+            if spec.is_dataset:
+                _check_dataset(label, name, resolved[name])
+    return resolved
+
+
+def _check_dataset(label: str, name: str, value: Any) -> None:
+    from quantlab.data import load
+
+    values = value if isinstance(value, list | tuple) else [value]
+    for item in values:
+        if item is None:
+            continue
+        try:
+            load(item)
+        except DataError as exc:
+            raise DataError(f"`{name}` of notebook {label} must name a dataset; {exc}") from exc
+
+
+def _label(notebook: Any) -> str:
+    return Path(notebook).name if isinstance(notebook, str | os.PathLike) else "<notebook>"
+
+
+def help_notebook(notebook: Any) -> str:
+    """Return a text table of a notebook's parameters (name, type, default, help)."""
+    specs = notebook_parameters(notebook)
+    if not specs:
+        return f"{_label(notebook)} has no parameters cell."
+    rows = [(s.name, s.type + (" | None" if s.nullable and s.type != "any" else ""),
+             repr(s.default), s.help) for s in specs.values()]
+    widths = [max(len(r[i]) for r in rows + [("name", "type", "default", "")]) for i in range(3)]
+    lines = [f"Parameters of {_label(notebook)}:", ""]
+    lines.append(f"  {'name':<{widths[0]}}  {'type':<{widths[1]}}  {'default':<{widths[2]}}  help")
+    for row in rows:
+        lines.append(f"  {row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  "
+                     f"{row[3]}")
+    lines.append("")
+    lines.append(f"Run: quantlab report {_label(notebook)} -p NAME VALUE ...")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- running
+
+def default_reports_dir() -> Path:
+    """``$QUANTLAB_REPORTS_DIR`` or ``./reports``."""
+    return Path(os.environ.get("QUANTLAB_REPORTS_DIR", "reports"))
+
+
+def kernel_name() -> str:
+    """Return the Jupyter kernel to use: ``$QUANTLAB_KERNEL``, else ``quantlab``, else ``python3``."""
+    override = os.environ.get("QUANTLAB_KERNEL")
+    if override:
+        return override
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        specs = KernelSpecManager().find_kernel_specs()
+    except Exception:  # pragma: no cover - broken jupyter install
+        return "python3"
+    return "quantlab" if "quantlab" in specs else "python3"
+
+
+def _params_hash(params: dict[str, Any]) -> str:
+    text = json.dumps(to_jsonable(params), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _run_dir(root: Path, stem: str, started: datetime, phash: str) -> Path:
+    base = root / stem / f"{started.strftime('%Y%m%dT%H%M%SZ')}-{phash}"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        candidate = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            candidate.mkdir()  # atomic: two processes never share a folder
+        except FileExistsError:
+            continue
+        return candidate
+    raise ReportError(f"Too many runs named {base.name} in {base.parent}.")
+
+
+def _setup_cell() -> Any:
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(
+        "import quantlab.report.html as _quantlab_report_html\n"
+        "_quantlab_report_html.setup_notebook()\n"
+        "del _quantlab_report_html")
+    cell.metadata["tags"] = ["injected-setup", "remove_cell"]
+    return cell
+
+
+def _seeds(params: dict[str, Any], records: dict[str, Any]) -> dict[str, Any]:
+    pick = {k: v for k, v in params.items() if k == "seed" or k.endswith("_seed")}
+    pick.update({k: v for k, v in records.items() if k == "seed" or k.endswith("_seed")})
+    pick["PYTHONHASHSEED"] = os.environ.get("PYTHONHASHSEED")
+    return pick
+
+
+def _error_info(exc: BaseException, notebook: Any | None) -> dict[str, Any]:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        trace = [_ANSI.sub("", line) for line in (exc.traceback or [])]
+        info = {"type": exc.ename, "message": exc.evalue, "cell_index": exc.cell_index,
+                "execution_count": exc.exec_count, "cell_source": exc.source[:4000],
+                "traceback": "\n".join(trace)[-8000:]}
+        if notebook is not None:
+            # index among the user's own cells (the runner and papermill inject cells)
+            own = [i for i, c in enumerate(notebook.cells)
+                   if not set(c.get("metadata", {}).get("tags", []))
+                   & {"injected-setup", "injected-parameters"}]
+            if exc.cell_index in own:
+                info["notebook_cell_index"] = own.index(exc.cell_index)
+        return info
+    return {"type": type(exc).__name__, "message": str(exc), "cell_index": None}
+
+
+def run_notebook(
+    notebook: str | os.PathLike[str],
+    params: dict[str, Any] | None = None,
+    *,
+    output_dir: str | os.PathLike[str] | None = None,
+    kernel: str | None = None,
+    cell_timeout: float | None = None,
+    progress: bool = False,
+    exclude_input: bool = True,
+    update_index: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> RunResult:
+    """Execute a parameterized notebook and write its report, manifest and index entry.
+
+    Parameters
+    ----------
+    notebook : path
+        The ``.ipynb`` file.
+    params : dict, optional
+        Parameter overrides; checked against the ``parameters`` cell first.
+    output_dir : path, optional
+        Reports root (default ``$QUANTLAB_REPORTS_DIR`` or ``./reports``). The run goes to
+        ``<output_dir>/<notebook stem>/<YYYYmmddTHHMMSSZ>-<hash of parameters>/``.
+    kernel : str, optional
+        Jupyter kernel; default :func:`kernel_name` (``quantlab``, else ``python3``).
+    cell_timeout : float, optional
+        Seconds one cell may run (default: no limit).
+    progress : bool, default False
+        Show papermill's per-cell tqdm bar.
+    exclude_input : bool, default True
+        Hide code in the HTML report.
+    update_index : bool, default True
+        Rebuild ``<output_dir>/index.html`` afterwards.
+    extra : dict, optional
+        Extra JSON-able entries stored under ``manifest["extra"]`` (pipelines put their name).
+
+    Returns
+    -------
+    RunResult
+        Paths, the manifest and the recorded key figures.
+
+    Raises
+    ------
+    InvalidParameterError, DataError
+        Bad parameters or dataset, before anything runs (no run folder is created).
+    NotebookRunError
+        A cell raised or the kernel died; the manifest (``status: "failed"``, ``error``
+        with the cell) is written first and ``exc.result`` points to it.
+
+    Examples
+    --------
+    >>> run = run_notebook("notebooks/backtest_report.ipynb", {"symbol": "msft"})  # doctest: +SKIP
+    >>> run.records["sharpe"]  # doctest: +SKIP
+    """
+    import nbformat
+    import papermill as pm
+
+    source_path = Path(notebook)
+    nb = _read(source_path)
+    resolved = validate_parameters(source_path, dict(params or {}))
+    given = {k: resolved[k] for k in (params or {})}
+    root = Path(output_dir) if output_dir is not None else default_reports_dir()
+    started = _now()
+    run_dir = _run_dir(root, source_path.stem, started, _params_hash(resolved))
+    out_nb, out_html, out_manifest = (run_dir / "notebook.ipynb", run_dir / "report.html",
+                                      run_dir / "manifest.json")
+    kernel = kernel or kernel_name()
+    manifest: dict[str, Any] = {
+        "quantlab_manifest": MANIFEST_VERSION,
+        "notebook": {"path": str(source_path.resolve()), "name": source_path.name,
+                     "sha256": _sha256_file(source_path)},
+        "parameters": resolved,
+        "parameters_given": given,
+        "status": "running",
+        "started": started.isoformat(),
+        "finished": None,
+        "duration_seconds": None,
+        "kernel": kernel,
+        "git": git_info(source_path.resolve().parent),
+        "packages": package_versions(),
+        "seeds": _seeds(resolved, {}),
+        "data": {},
+        "records": {},
+        "figures": 0,
+        "outputs": {"notebook": out_nb.name, "html": out_html.name},
+        "error": None,
+        "rerun": f"quantlab rerun {out_manifest}",
+    }
+    if extra:
+        manifest["extra"] = extra
+    write_manifest(out_manifest, manifest)
+
+    prepared = copy.deepcopy(nb)
+    prepared.cells.insert(0, _setup_cell())
+    clock = time.perf_counter()
+    executed, error = None, None
+    try:
+        executed = pm.execute_notebook(
+            prepared, str(out_nb), parameters=given, kernel_name=kernel,
+            progress_bar=progress, cwd=str(source_path.resolve().parent),
+            execution_timeout=cell_timeout, log_output=False)
+    except Exception as exc:  # papermill/nbclient raise many types; all end the run
+        error = exc
+        if out_nb.exists():
+            try:
+                executed = nbformat.read(str(out_nb), as_version=4)
+            except Exception:  # pragma: no cover - half-written notebook
+                executed = None
+    finished = _now()
+    manifest.update(status="failed" if error else "ok", finished=finished.isoformat(),
+                    duration_seconds=round(time.perf_counter() - clock, 3))
+    if error is not None:
+        manifest["error"] = _error_info(error, executed)
+    if executed is not None:
+        records = collect_records(executed)
+        manifest.update(records=records, data=collect_data(executed),
+                        seeds=_seeds(resolved, records))
+        from quantlab.report.html import export_html, figures_from_notebook
+
+        manifest["figures"] = len(figures_from_notebook(executed))
+        try:
+            export_html(executed, out_html, exclude_input=exclude_input and error is None,
+                        title=f"{source_path.stem} {started:%Y-%m-%d %H:%M} UTC")
+        except ReportError as exc:
+            manifest["html_error"] = str(exc)
+            manifest["outputs"]["html"] = None
+    else:
+        manifest["outputs"] = {"notebook": None, "html": None}
+    write_manifest(out_manifest, manifest)
+    if update_index:
+        from quantlab.report.index import write_index
+
+        try:
+            write_index(root)
+        except OSError as exc:  # the run itself succeeded; say so but do not fail it
+            manifest.setdefault("warnings", []).append(f"index not updated: {exc}")
+    html_path = out_html if manifest["outputs"].get("html") else None
+    result = RunResult(run_dir, manifest, out_nb, html_path, out_manifest,
+                       dict(manifest["records"]))
+    if error is not None:
+        err = manifest["error"]
+        where = (f" in cell {err['cell_index']} (execution count {err.get('execution_count')})"
+                 if err.get("cell_index") is not None else "")
+        raise NotebookRunError(f"Notebook {source_path.name} failed{where}: {err['type']}: "
+                               f"{err['message']}. Manifest: {out_manifest}", result) from error
+    return result
+
+
+def rerun(
+    manifest: str | os.PathLike[str],
+    *,
+    output_dir: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+) -> tuple[RunResult, list[str]]:
+    """Run a notebook again with the parameters of a previous run's manifest.
+
+    Parameters
+    ----------
+    manifest : path
+        A ``manifest.json`` (or its run folder).
+    output_dir : path, optional
+        Reports root of the new run; default: the root the old run lives in.
+    progress : bool, default False
+        Show papermill's progress bar.
+
+    Returns
+    -------
+    (RunResult, list of str)
+        The new run, and the differences from the old one: one line per key figure or
+        data fingerprint that changed (``"records['sharpe']: 0.91 -> 0.95"``), plus lines
+        starting with ``"note:"`` when the notebook file or the git commit differ (those
+        alone do not mean the numbers differ). No line without "note:" means the run was
+        reproduced exactly; ``quantlab rerun`` then exits 0.
+
+    Raises
+    ------
+    ReportError
+        The manifest is unreadable or its notebook is gone.
+    NotebookRunError
+        The new run failed.
+    """
+    path = Path(manifest)
+    old = read_manifest(path)
+    manifest_path = path / "manifest.json" if path.is_dir() else path
+    nb_path = Path(old["notebook"]["path"])
+    if not nb_path.exists():
+        raise ReportError(f"The notebook of {manifest_path} ({nb_path}) no longer exists.")
+    root = Path(output_dir) if output_dir is not None else manifest_path.resolve().parents[2]
+    new = run_notebook(nb_path, old["parameters"], output_dir=root, progress=progress,
+                       extra={"rerun_of": str(manifest_path.resolve())})
+    diffs: list[str] = []
+    if new.manifest["notebook"]["sha256"] != old["notebook"].get("sha256"):
+        diffs.append("note: the notebook file changed since the original run")
+    if (old.get("git") or {}).get("commit") != (new.manifest.get("git") or {}).get("commit"):
+        diffs.append(f"note: git commit {old.get('git', {}).get('commit')} -> "
+                     f"{new.manifest['git']['commit']}")
+    for kind in ("records", "data"):
+        before, after = old.get(kind) or {}, new.manifest.get(kind) or {}
+        for key in sorted(set(before) | set(after)):
+            if before.get(key) != after.get(key):
+                diffs.append(f"{kind}[{key!r}]: {before.get(key)!r} -> {after.get(key)!r}")
+    return new, diffs
