@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.quantlab-installed
 
-.PHONY: setup demo test lint bench browser clean
+.PHONY: setup demo test lint bench browser clean clean-cache
 
 setup: $(STAMP)
 
@@ -34,3 +34,8 @@ browser:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+	find quantlab -name "*.nbi" -delete -o -name "*.nbc" -delete
+
+# numba's cache does not notice edits in a *called* kernel's module: clear it after such edits
+clean-cache:
+	find quantlab -name '*.nbi' -delete -o -name '*.nbc' -delete

@@ -1,0 +1,32 @@
+"""Backtesting: numba simulator kernels, the order decision, ``backtest()`` and its result.
+
+* :func:`backtest` - simulate a strategy, target exposures or entry/exit signals.
+* :class:`BacktestResult` - equity, returns, positions, orders, trades, ``stats()``,
+  ``plot()``, ``tearsheet()``, ``to_vectorbt()``.
+* :func:`decide_order` / :func:`order_size_nb` - the one order decision (target exposure
+  -> order size), shared with the live runner.
+* :func:`simulate_signals_nb` - the pandas-free sweep kernel (many signal columns at once).
+* :class:`FixedFraction` and the sizer hook (:mod:`quantlab.backtest.sizers`).
+"""
+
+from __future__ import annotations
+
+from quantlab.backtest.engine import backtest
+from quantlab.backtest.kernels import SWEEP_STATS, simulate_nb, simulate_signals_nb
+from quantlab.backtest.orders import ORDER_STATUS, OrderDecision, decide_order, order_size_nb
+from quantlab.backtest.result import BacktestResult
+from quantlab.backtest.sizers import FixedFraction, Sizer
+
+__all__ = [
+    "backtest",
+    "BacktestResult",
+    "decide_order",
+    "order_size_nb",
+    "OrderDecision",
+    "ORDER_STATUS",
+    "simulate_nb",
+    "simulate_signals_nb",
+    "SWEEP_STATS",
+    "FixedFraction",
+    "Sizer",
+]

@@ -1,0 +1,314 @@
+"""Sweep kernels (numba, float64 arrays, no pandas): many parameter combinations at once.
+
+* :func:`sweep_targets_nb` - the generic path: K target-exposure matrices (one per
+  combination) run through :func:`~quantlab.backtest.kernels.simulate_nb` itself (parallel
+  over combinations), each reduced to one row of statistics. Same code as ``backtest()``,
+  so every option of the simulator is supported and the numbers are the same.
+* :func:`cross_exposure_nb` - the fast path of the moving-average crosses: exposures of
+  ``SmaCross``/``EmaCross`` combinations from precomputed moving-average columns.
+* :func:`cross_sweep_nb` - the fused kernel: the cross exposure, a single-asset
+  target-mode simulator (cash account, fees, slippage, fill at the close or next open) and
+  the statistics in one pass over the bars, no per-bar allocation, O(K) memory.
+
+Each kernel returns a (K, ``len(RAW_STATS)``) float64 array, columns :data:`RAW_STATS`.
+
+Caching note: numba's on-disk cache keys a function on its own source file only; after
+editing ``kernels.py`` or ``orders.py`` delete this module's ``__pycache__/sweep_kernels*``
+cache files (or the whole ``__pycache__``) so the inlined simulator is recompiled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from quantlab._jit import njit, prange
+from quantlab.backtest.kernels import REASON_END, simulate_nb, trades_nb
+from quantlab.backtest.orders import order_size_nb
+
+__all__ = ["RAW_STATS", "sweep_targets_nb", "cross_exposure_nb", "cross_sweep_nb"]
+
+#: Columns of the kernels' output (finished into the public statistics by ``sweep``).
+RAW_STATS: tuple[str, ...] = ("total_return", "n_returns", "mean_return", "var_return",
+                              "downside_sq", "max_drawdown", "bars_in_market", "n_closed",
+                              "n_wins", "n_open", "total_fees", "n_orders", "end_value")
+_N_RAW = 13
+
+
+@njit
+def _path_stats_nb(equity, in_market, init_cash, out):
+    """Fill out[0..6] and out[12] from an equity path (T,) and a bool in-market flag (T,).
+
+    Returns per bar ``r_t = equity_t / equity_{t-1} - 1`` (bar 0 against ``init_cash``; NaN
+    and skipped when the previous equity is 0), as ``BacktestResult.returns``.
+    """
+    prev = init_cash
+    peak = init_cash
+    max_dd = 0.0
+    n = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    down = 0.0
+    expo = 0.0
+    for t in range(equity.shape[0]):
+        eq = equity[t]
+        if prev != 0.0:
+            r = eq / prev - 1.0
+            n += 1.0
+            s1 += r
+            s2 += r * r
+            if r < 0.0:
+                down += r * r
+        prev = eq
+        if eq > peak:
+            peak = eq
+        elif peak > 0.0:
+            dd = eq / peak - 1.0
+            if dd < max_dd:
+                max_dd = dd
+        if in_market[t] and eq != 0.0:
+            expo += 1.0
+    _finish_nb(out, init_cash, prev, n, s1, s2, down, max_dd, expo)
+
+
+@njit
+def _finish_nb(out, init_cash, end_value, n, s1, s2, down, max_dd, expo):
+    out[0] = end_value / init_cash - 1.0
+    out[1] = n
+    mean = s1 / n if n > 0.0 else np.nan
+    out[2] = mean
+    if n > 1.0:
+        var = (s2 - s1 * mean) / (n - 1.0)
+        out[3] = var if var > 0.0 else 0.0
+    else:
+        out[3] = np.nan
+    out[4] = down
+    out[5] = max_dd
+    out[6] = expo
+    out[12] = end_value
+
+
+@njit(parallel=True)
+def sweep_targets_nb(open_, high, low, close, targets, warmups, fill_next_open, init_cash,
+                     leverage, fee_rate, fee_fixed, slippage, lot_size, min_notional, sl_stop,
+                     tp_stop, tsl_stop, maintenance_margin, funding, borrow, drift_threshold):
+    """(T, N) prices, (K, T, N) targets, (K,) int64 warmups -> (K, 13) ``RAW_STATS``.
+
+    Runs :func:`simulate_nb` in target mode once per combination (parallel over K) with
+    the other arguments exactly as ``backtest()`` passes them, and reduces each run to
+    statistics equal to ``BacktestResult.stats()`` (returns, trades) on the same inputs.
+    Memory: O(T * N) per thread beyond the inputs.
+    """
+    n_combos = targets.shape[0]
+    n_bars, n_assets = close.shape
+    out = np.empty((n_combos, _N_RAW))
+    flags = np.zeros((n_bars, n_assets), dtype=np.int8)
+    for c in prange(n_combos):
+        res = simulate_nb(open_, high, low, close, targets[c], flags, False, fill_next_open,
+                          init_cash, leverage, fee_rate, fee_fixed, slippage, lot_size,
+                          min_notional, sl_stop, tp_stop, tsl_stop, maintenance_margin,
+                          funding, borrow, drift_threshold, warmups[c])
+        pos = res[1]
+        equity = res[2]
+        in_market = np.zeros(n_bars, dtype=np.bool_)
+        for t in range(n_bars):
+            for j in range(n_assets):
+                if pos[t, j] != 0.0:
+                    in_market[t] = True
+        row = out[c]
+        _path_stats_nb(equity, in_market, init_cash, row)
+        tr = trades_nb(res[3], res[4], res[5], res[6], res[7], res[8], high, low, open_, close,
+                       fill_next_open)
+        pnl = tr[7]
+        reason = tr[12]
+        closed = 0.0
+        wins = 0.0
+        n_open = 0.0
+        for i in range(pnl.shape[0]):
+            if reason[i] == REASON_END:
+                n_open += 1.0
+            else:
+                closed += 1.0
+                if tr[8][i] > 0.0:
+                    wins += 1.0
+        row[7] = closed
+        row[8] = wins
+        row[9] = n_open
+        fees = 0.0
+        for i in range(res[7].shape[0]):
+            fees += res[7][i]
+        row[10] = fees
+        row[11] = res[7].shape[0]
+    return out
+
+
+@njit(parallel=True)
+def cross_exposure_nb(ma, params, out):
+    """Moving-average cross exposures: ma (W, T), params (K, 3) -> fills out (K, T).
+
+    ``params[k] = (fast column, slow column, short flag)``; exposure at bar t is 1.0 where
+    ``ma[fast, t] > ma[slow, t]``, -1.0 (short) or 0.0 where below, NaN where equal or
+    undefined. Equals ``SmaCross/EmaCross(...).signal(data)`` when ``ma`` holds the SMA/EMA
+    of the close for each distinct window.
+    """
+    n_combos = params.shape[0]
+    n_bars = ma.shape[1]
+    for k in prange(n_combos):
+        fi = int(params[k, 0])
+        si = int(params[k, 1])
+        below = -1.0 if params[k, 2] != 0.0 else 0.0
+        mf = ma[fi]
+        ms = ma[si]
+        for t in range(n_bars):
+            f = mf[t]
+            s = ms[t]
+            if f > s:
+                out[k, t] = 1.0
+            elif f < s:
+                out[k, t] = below
+            else:
+                out[k, t] = np.nan
+
+
+@njit
+def _order_nb(q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees):
+    """One target-mode order of simulate_nb (one asset, leverage 1) + trades_nb bookkeeping.
+
+    Returns (cash, position, entry value, exit value, trade fees, order fee, 1.0 if an order
+    filled, 1.0 if a trade closed, 1.0 if it closed with a positive return).
+    """
+    equity = cash + q * p
+    side = 1.0 if w * equity / p > q else -1.0
+    pf = p * (1.0 + slippage) if side > 0.0 else p * (1.0 - slippage)
+    equity_f = equity + q * (pf - p)
+    d, status = order_size_nb(q, w, equity_f, 0.0, pf, fee_rate, fee_fixed, 0.0, 0.0, 1.0, cash)
+    if d == 0.0:
+        return cash, q, e_val, x_val, t_fees, 0.0, 0.0, 0.0, 0.0
+    pf = p * (1.0 + slippage) if d > 0.0 else p * (1.0 - slippage)
+    fee = abs(d) * pf * fee_rate + fee_fixed
+    cash -= d * pf + fee
+    new_q = q + d
+    snap = abs(new_q) <= 1e-12 * abs(q)
+    closes = 0.0
+    win = 0.0
+    if q != 0.0 and (snap or (q > 0.0) != (new_q > 0.0)):
+        share = abs(q) / abs(d)
+        x_val += abs(q) * pf
+        t_fees += fee * share
+        sign = 1.0 if q > 0.0 else -1.0
+        pnl = sign * (x_val - e_val) - t_fees
+        closes = 1.0
+        if pnl / e_val > 0.0:
+            win = 1.0
+        if not snap:
+            e_val = abs(new_q) * pf
+            x_val = 0.0
+            t_fees = fee * (1.0 - share)
+    elif q == 0.0:
+        e_val = abs(d) * pf
+        x_val = 0.0
+        t_fees = fee
+    else:
+        t_fees += fee
+        if abs(new_q) > abs(q):
+            e_val += abs(d) * pf
+        else:
+            x_val += abs(d) * pf
+    return cash, 0.0 if snap else new_q, e_val, x_val, t_fees, fee, 1.0, closes, win
+
+
+@njit(parallel=True)
+def cross_sweep_nb(ma, params, warmups, open_, close, fill_next_open, init_cash, fee_rate,
+                   fee_fixed, slippage, size):
+    """Fused moving-average-cross sweep: ma (W, T), params (K, 3), warmups (K,) -> (K, 13).
+
+    For each combination (parallel over K): the exposure of :func:`cross_exposure_nb`
+    times ``size``, simulated as :func:`simulate_nb` does in target mode for one asset with
+    ``leverage=1`` (cash account), no stops, lot size, minimum notional, funding or drift
+    (an order when the target changes, sized by :func:`order_size_nb` at the close of the
+    decision bar or the next open), reduced on the fly to ``RAW_STATS`` (trade PnL as
+    :func:`trades_nb`). Equals :func:`sweep_targets_nb` on the same exposures. No per-bar
+    allocation; O(K) memory.
+    """
+    n_combos = params.shape[0]
+    n_bars = ma.shape[1]
+    out = np.empty((n_combos, _N_RAW))
+    for k in prange(n_combos):
+        fi = int(params[k, 0])
+        si = int(params[k, 1])
+        below = -size if params[k, 2] != 0.0 else 0.0
+        warm = warmups[k]
+        cash = init_cash
+        q = 0.0
+        last_w = np.nan
+        prev = init_cash
+        peak = init_cash
+        max_dd = 0.0
+        floor = init_cash  # equity below which a new maximum drawdown starts
+        n = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        down = 0.0
+        expo = 0.0
+        closed = 0.0
+        wins = 0.0
+        fees_total = 0.0
+        n_orders = 0.0
+        e_val = 0.0
+        x_val = 0.0
+        t_fees = 0.0
+        pend = np.nan  # next-open mode: the target decided at the previous bar
+        mf = ma[fi]
+        ms = ma[si]
+        for t in range(n_bars):
+            f = mf[t]
+            s = ms[t]
+            if f > s:
+                w_now = size
+            elif f < s:
+                w_now = below
+            else:
+                w_now = np.nan
+            if fill_next_open:
+                w = pend
+                p = open_[t]
+                act = t > 0 and t - 1 >= warm
+                pend = w_now
+            else:
+                w = w_now
+                p = close[t]
+                act = t >= warm
+            if act and w == w and w != last_w:
+                last_w = w
+                cash, q, e_val, x_val, t_fees, fee, traded, closes, win = _order_nb(
+                    q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees)
+                fees_total += fee
+                n_orders += traded
+                closed += closes
+                wins += win
+            # statistics, branch-light: the returns' signs are unpredictable
+            eq = cash + q * close[t]
+            if prev != 0.0:
+                r = eq / prev - 1.0
+                n += 1.0
+                s1 += r
+                s2 += r * r
+                lo = min(r, 0.0)
+                down += lo * lo
+            prev = eq
+            if eq > peak:
+                peak = eq
+                floor = peak * (1.0 + max_dd)
+            elif eq < floor and peak > 0.0:
+                dd = eq / peak - 1.0
+                if dd < max_dd:
+                    max_dd = dd
+                    floor = eq
+            expo += 1.0 if (q != 0.0 and eq != 0.0) else 0.0
+        row = out[k]
+        _finish_nb(row, init_cash, prev, n, s1, s2, down, max_dd, expo)
+        row[7] = closed
+        row[8] = wins
+        row[9] = 1.0 if q != 0.0 else 0.0
+        row[10] = fees_total
+        row[11] = n_orders
+    return out
