@@ -13,6 +13,7 @@ from __future__ import annotations
 from quantlab import data, indicators, metrics, report, strategies
 from quantlab import indicators as ind
 from quantlab.backtest import BacktestResult, backtest
+from quantlab.backtest.sweep import SweepResult, sweep
 from quantlab.errors import (
     DataError,
     InvalidParameterError,
@@ -27,6 +28,6 @@ __version__ = "0.1.0"
 __all__ = [
     "data", "indicators", "ind", "metrics", "report", "strategies",
     "Strategy", "param", "check_causality",
-    "backtest", "BacktestResult",
+    "backtest", "BacktestResult", "sweep", "SweepResult",
     "QuantlabError", "InvalidParameterError", "DataError", "LookAheadError", "QuantlabWarning",
 ]

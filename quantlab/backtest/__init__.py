@@ -7,6 +7,7 @@
   -> order size), shared with the live runner.
 * :func:`simulate_signals_nb` - the pandas-free sweep kernel (many signal columns at once).
 * :class:`FixedFraction` and the sizer hook (:mod:`quantlab.backtest.sizers`).
+* :func:`sweep` - parameter sweeps (fused numba fast path, chunked generic path).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from quantlab.backtest.kernels import SWEEP_STATS, simulate_nb, simulate_signals
 from quantlab.backtest.orders import ORDER_STATUS, OrderDecision, decide_order, order_size_nb
 from quantlab.backtest.result import BacktestResult
 from quantlab.backtest.sizers import FixedFraction, Sizer
+from quantlab.backtest.sweep import FastPath, SweepResult, register_fast_path, sweep
 
 __all__ = [
     "backtest",
@@ -29,4 +31,8 @@ __all__ = [
     "SWEEP_STATS",
     "FixedFraction",
     "Sizer",
+    "sweep",
+    "SweepResult",
+    "FastPath",
+    "register_fast_path",
 ]

@@ -277,14 +277,22 @@ def cross_sweep_nb(ma, params, warmups, open_, close, fill_next_open, init_cash,
                 w = w_now
                 p = close[t]
                 act = t >= warm
+            traded = False
             if act and w == w and w != last_w:
                 last_w = w
-                cash, q, e_val, x_val, t_fees, fee, traded, closes, win = _order_nb(
+                cash, q, e_val, x_val, t_fees, fee, filled, closes, win = _order_nb(
                     q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees)
                 fees_total += fee
-                n_orders += traded
+                n_orders += filled
                 closed += closes
                 wins += win
+                traded = True
+            if q == 0.0 and not traded:
+                # flat all bar: equity == prev, so r == 0 exactly and the drawdown state is
+                # unchanged; only the count moves (the same numbers as the full block, faster)
+                if prev != 0.0:
+                    n += 1.0
+                continue
             # statistics, branch-light: the returns' signs are unpredictable
             eq = cash + q * close[t]
             if prev != 0.0:

@@ -2,11 +2,20 @@
 
 Names and positional order follow TA-Lib in lower case (``sma(close, window)``,
 ``atr(high, low, close, window)``); streaming twins live in :mod:`quantlab.indicators.stream`.
+Input/output types, window lists and the NaN policy are described in
+:mod:`quantlab.indicators._api`.
 """
 
 from __future__ import annotations
 
 from quantlab.indicators import stream
-from quantlab.indicators.overlap import ema, sma
+from quantlab.indicators.overlap import dema, ema, hma, kama, sma, tema, trima, vwma, wma
+from quantlab.indicators.volatility import atr, bbands, donchian, keltner, natr, stddev, trange, var, zscore
 
-__all__ = ["stream", "sma", "ema"]
+__all__ = [
+    "stream",
+    # moving averages
+    "sma", "ema", "wma", "dema", "tema", "trima", "kama", "hma", "vwma",
+    # volatility
+    "trange", "atr", "natr", "bbands", "keltner", "donchian", "stddev", "var", "zscore",
+]

@@ -1,9 +1,9 @@
 """Streaming twins of the batch indicators, for the live runner.
 
 Each class takes the batch function's parameters; ``update(*inputs) -> value`` feeds one bar
-(inputs in the batch function's positional order) and returns the latest value; ``ready`` says
-whether it is defined yet. The same kernel runs in batch and streaming mode, so after ``k``
-updates ``value`` equals the batch output at bar ``k - 1``.
+(inputs in the batch function's positional order) and returns the latest value (a dict for
+multi-output indicators); ``ready`` says whether it is defined yet. The same kernel runs in
+batch and streaming mode, so after ``k`` updates ``value`` equals the batch output at bar ``k - 1``.
 
 >>> from quantlab.indicators.stream import SMA
 >>> s = SMA(2)
@@ -13,6 +13,10 @@ updates ``value`` equals the batch output at bar ``k - 1``.
 
 from __future__ import annotations
 
-from quantlab.indicators.overlap import EMA, SMA
+from quantlab.indicators.overlap import DEMA, EMA, HMA, KAMA, SMA, TEMA, TRIMA, VWMA, WMA
+from quantlab.indicators.volatility import ATR, BBANDS, DONCHIAN, KELTNER, NATR, STDDEV, TRANGE, VAR, ZSCORE
 
-__all__ = ["SMA", "EMA"]
+__all__ = [
+    "SMA", "EMA", "WMA", "DEMA", "TEMA", "TRIMA", "KAMA", "HMA", "VWMA",
+    "TRANGE", "ATR", "NATR", "BBANDS", "KELTNER", "DONCHIAN", "STDDEV", "VAR", "ZSCORE",
+]
