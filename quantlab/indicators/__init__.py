@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from quantlab.indicators import stream
 from quantlab.indicators.overlap import dema, ema, hma, kama, sma, tema, trima, vwma, wma
-from quantlab.indicators.volatility import atr, bbands, donchian, keltner, natr, stddev, trange, var, zscore
+from quantlab.indicators.volatility import (
+    atr,
+    bbands,
+    donchian,
+    keltner,
+    natr,
+    stddev,
+    trange,
+    var,
+    zscore,
+)
 
 __all__ = [
     "stream",

@@ -14,7 +14,17 @@ batch and streaming mode, so after ``k`` updates ``value`` equals the batch outp
 from __future__ import annotations
 
 from quantlab.indicators.overlap import DEMA, EMA, HMA, KAMA, SMA, TEMA, TRIMA, VWMA, WMA
-from quantlab.indicators.volatility import ATR, BBANDS, DONCHIAN, KELTNER, NATR, STDDEV, TRANGE, VAR, ZSCORE
+from quantlab.indicators.volatility import (
+    ATR,
+    BBANDS,
+    DONCHIAN,
+    KELTNER,
+    NATR,
+    STDDEV,
+    TRANGE,
+    VAR,
+    ZSCORE,
+)
 
 __all__ = [
     "SMA", "EMA", "WMA", "DEMA", "TEMA", "TRIMA", "KAMA", "HMA", "VWMA",
