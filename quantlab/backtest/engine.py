@@ -155,49 +155,10 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /, **options: 
     n_bars, n_assets = prices["close"].shape
     index = frame.index
 
-    # ---- options -------------------------------------------------------------------
-    fill = check_choice("fill", opts["fill"], ("next_open", "close"), caller=_CALLER)
-    init_cash = check_float("init_cash", opts["init_cash"], caller=_CALLER, minimum=0.0,
-                            exclusive_minimum=True)
-    fee_bps = check_float("fee_bps", opts["fee_bps"], caller=_CALLER, minimum=0.0)
-    fee_fixed = check_float("fee_fixed", opts["fee_fixed"], caller=_CALLER, minimum=0.0)
-    slippage_bps = check_float("slippage_bps", opts["slippage_bps"], caller=_CALLER, minimum=0.0)
-    slippage_atr = check_float("slippage_atr", opts["slippage_atr"], caller=_CALLER, minimum=0.0)
-    atr_window = check_int("atr_window", opts["atr_window"], caller=_CALLER, minimum=1)
-    if slippage_bps > 0 and slippage_atr > 0:
-        raise InvalidParameterError(message("slippage_atr", _CALLER, "0 when slippage_bps is set",
-                                            slippage_atr, "Choose one slippage model."))
-    leverage = check_float("leverage", opts["leverage"], caller=_CALLER, minimum=1.0)
-    if opts["maintenance_margin"] is None:
-        mm = -1.0 if leverage == 1.0 else 0.0  # -1: never liquidate (vectorbt's cash account)
-    else:
-        mm = check_float("maintenance_margin", opts["maintenance_margin"], caller=_CALLER,
-                         minimum=0.0)
-        if mm >= 1.0:
-            raise InvalidParameterError(message("maintenance_margin", _CALLER,
-                                                "a fraction in [0, 1) or None", mm))
-    stops = {}
-    for name in ("sl_stop", "tp_stop", "tsl_stop"):
-        value = opts[name]
-        if value is None:
-            stops[name] = np.nan
-        else:
-            stops[name] = check_float(name, value, caller=_CALLER, minimum=0.0,
-                                      exclusive_minimum=True)
-    drift = opts["drift_threshold"]
-    drift = np.nan if drift is None else check_float("drift_threshold", drift, caller=_CALLER,
-                                                     minimum=0.0)
+    o = resolve_options(opts, frame, symbols, prices, caller=_CALLER)
+    fill, init_cash, sizer, ppy = o["fill"], o["init_cash"], o["sizer"], o["periods_per_year"]
     direction = check_choice("direction", opts["direction"], ("longonly", "shortonly", "both"),
                              caller=_CALLER)
-    lot = _per_symbol("lot_size", opts["lot_size"], symbols)
-    min_notional = _per_symbol("min_notional", opts["min_notional"], symbols)
-    funding = _per_bar("funding_bps", opts["funding_bps"], frame, symbols, signed=True) / 1e4
-    borrow = _per_bar("borrow_bps", opts["borrow_bps"], frame, symbols, signed=False) / 1e4
-    sizer = as_sizer(opts["size"], caller=_CALLER)
-    ppy = opts["periods_per_year"]
-    if ppy is not None:
-        ppy = check_float("periods_per_year", ppy, caller=_CALLER, minimum=0.0,
-                          exclusive_minimum=True)
 
     # ---- what to simulate ------------------------------------------------------------
     source, warmup_default = _resolve_source(strategy_or_signals, opts, frame)
@@ -222,23 +183,16 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /, **options: 
                   "short_entries": _frame(se, index, symbols),
                   "short_exits": _frame(sx, index, symbols)}
 
-    # ---- slippage ----------------------------------------------------------------
-    if slippage_atr > 0:
-        atr = _atr(prices["high"], prices["low"], prices["close"], atr_window)
-        slip = np.nan_to_num(slippage_atr * atr / prices["close"], nan=0.0)
-    else:
-        slip = np.full((1, 1), slippage_bps / 1e4)
-
     out = K.simulate_nb(prices["open"], prices["high"], prices["low"], prices["close"],
                         np.ascontiguousarray(target), np.ascontiguousarray(exit_flags),
-                        signal_mode, fill == "next_open", init_cash, leverage, fee_bps / 1e4,
-                        fee_fixed, np.ascontiguousarray(slip), lot, min_notional,
-                        stops["sl_stop"], stops["tp_stop"], stops["tsl_stop"], mm, funding,
-                        borrow, drift, warmup)
+                        signal_mode, o["fill_next_open"], init_cash, o["leverage"], o["fee_rate"],
+                        o["fee_fixed"], o["slippage"], o["lot"], o["min_notional"],
+                        o["sl_stop"], o["tp_stop"], o["tsl_stop"], o["mm"], o["funding"],
+                        o["borrow"], o["drift"], warmup)
     config = {
-        "fill": fill, "init_cash": init_cash, "fee_bps": fee_bps, "fee_fixed": fee_fixed,
-        "slippage_bps": slippage_bps, "slippage_atr": slippage_atr, "atr_window": atr_window,
-        "size": opts["size"], "leverage": leverage,
+        "fill": fill, "init_cash": init_cash, "fee_bps": o["fee_bps"], "fee_fixed": o["fee_fixed"],
+        "slippage_bps": o["slippage_bps"], "slippage_atr": o["slippage_atr"],
+        "atr_window": o["atr_window"], "size": opts["size"], "leverage": o["leverage"],
         "maintenance_margin": opts["maintenance_margin"],
         "sl_stop": opts["sl_stop"], "tp_stop": opts["tp_stop"], "tsl_stop": opts["tsl_stop"],
         "lot_size": opts["lot_size"], "min_notional": opts["min_notional"],
@@ -250,6 +204,69 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /, **options: 
     return BacktestResult._build(frame=frame, symbols=symbols, prices=prices, out=out,
                                  config=config, periods_per_year=ppy, inputs=inputs,
                                  single=not isinstance(frame.columns, pd.MultiIndex))
+
+
+def resolve_options(opts: dict[str, Any], frame: pd.DataFrame, symbols: list[str],
+                    prices: dict[str, np.ndarray], *, caller: str = _CALLER) -> dict[str, Any]:
+    """Validate the simulation options of ``backtest()`` (merged with ``DEFAULTS``) and return
+    the simulator's arguments: ``fill``, ``fill_next_open``, ``init_cash``, ``fee_bps``,
+    ``fee_rate``, ``fee_fixed``, ``slippage_bps``, ``slippage_atr``, ``atr_window``,
+    ``slippage`` (array), ``leverage``, ``mm``, ``sl_stop``/``tp_stop``/``tsl_stop`` (NaN = off),
+    ``drift`` (NaN = off), ``lot``, ``min_notional``, ``funding``, ``borrow``, ``sizer``,
+    ``periods_per_year``. Shared by :func:`backtest` and :func:`quantlab.sweep`.
+    """
+    fill = check_choice("fill", opts["fill"], ("next_open", "close"), caller=caller)
+    init_cash = check_float("init_cash", opts["init_cash"], caller=caller, minimum=0.0,
+                            exclusive_minimum=True)
+    fee_bps = check_float("fee_bps", opts["fee_bps"], caller=caller, minimum=0.0)
+    fee_fixed = check_float("fee_fixed", opts["fee_fixed"], caller=caller, minimum=0.0)
+    slippage_bps = check_float("slippage_bps", opts["slippage_bps"], caller=caller, minimum=0.0)
+    slippage_atr = check_float("slippage_atr", opts["slippage_atr"], caller=caller, minimum=0.0)
+    atr_window = check_int("atr_window", opts["atr_window"], caller=caller, minimum=1)
+    if slippage_bps > 0 and slippage_atr > 0:
+        raise InvalidParameterError(message("slippage_atr", caller, "0 when slippage_bps is set",
+                                            slippage_atr, "Choose one slippage model."))
+    leverage = check_float("leverage", opts["leverage"], caller=caller, minimum=1.0)
+    if opts["maintenance_margin"] is None:
+        mm = -1.0 if leverage == 1.0 else 0.0  # -1: never liquidate (vectorbt's cash account)
+    else:
+        mm = check_float("maintenance_margin", opts["maintenance_margin"], caller=caller,
+                         minimum=0.0)
+        if mm >= 1.0:
+            raise InvalidParameterError(message("maintenance_margin", caller,
+                                                "a fraction in [0, 1) or None", mm))
+    stops = {}
+    for name in ("sl_stop", "tp_stop", "tsl_stop"):
+        value = opts[name]
+        stops[name] = np.nan if value is None else check_float(
+            name, value, caller=caller, minimum=0.0, exclusive_minimum=True)
+    drift = opts["drift_threshold"]
+    drift = np.nan if drift is None else check_float("drift_threshold", drift, caller=caller,
+                                                     minimum=0.0)
+    ppy = opts["periods_per_year"]
+    if ppy is not None:
+        ppy = check_float("periods_per_year", ppy, caller=caller, minimum=0.0,
+                          exclusive_minimum=True)
+    if slippage_atr > 0:
+        atr = _atr(prices["high"], prices["low"], prices["close"], atr_window)
+        slip = np.nan_to_num(slippage_atr * atr / prices["close"], nan=0.0)
+    else:
+        slip = np.full((1, 1), slippage_bps / 1e4)
+    return {
+        "fill": fill, "fill_next_open": fill == "next_open", "init_cash": init_cash,
+        "fee_bps": fee_bps, "fee_rate": fee_bps / 1e4, "fee_fixed": fee_fixed,
+        "slippage_bps": slippage_bps, "slippage_atr": slippage_atr, "atr_window": atr_window,
+        "slippage": np.ascontiguousarray(slip), "leverage": leverage, "mm": mm, **stops,
+        "drift": drift,
+        "lot": _per_symbol("lot_size", opts["lot_size"], symbols),
+        "min_notional": _per_symbol("min_notional", opts["min_notional"], symbols),
+        "funding": np.ascontiguousarray(
+            _per_bar("funding_bps", opts["funding_bps"], frame, symbols, signed=True) / 1e4),
+        "borrow": np.ascontiguousarray(
+            _per_bar("borrow_bps", opts["borrow_bps"], frame, symbols, signed=False) / 1e4),
+        "sizer": as_sizer(opts["size"], caller=caller),
+        "periods_per_year": ppy,
+    }
 
 
 # ---- data ------------------------------------------------------------------------------

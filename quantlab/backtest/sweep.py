@@ -58,7 +58,6 @@ import pandas as pd
 from quantlab._validate import (
     check_bool,
     check_choice,
-    check_float,
     check_int,
     did_you_mean,
     message,
@@ -67,13 +66,11 @@ from quantlab.backtest import sweep_kernels as SK
 from quantlab.backtest.engine import (
     DEFAULTS,
     _align_target,
-    _atr,
-    _per_bar,
-    _per_symbol,
     _prepare_data,
+    resolve_options,
 )
 from quantlab.backtest.result import _infer_ppy
-from quantlab.backtest.sizers import FixedFraction, apply_sizer, as_sizer
+from quantlab.backtest.sizers import FixedFraction, apply_sizer
 from quantlab.errors import InvalidParameterError
 
 __all__ = ["sweep", "SweepResult", "FastPath", "register_fast_path", "fast_path_for", "STATS"]
@@ -547,63 +544,18 @@ def _expand(strategy_cls: type, grid: Mapping[str, Any],
 
 def _sim_options(options: dict[str, Any], frame: pd.DataFrame, symbols: list[str],
                  prices: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Validate the backtest options as backtest() does; return the kernel arguments."""
-    opts = {**DEFAULTS, **options}
-    fill = check_choice("fill", opts["fill"], ("next_open", "close"), caller=_CALLER)
-    init_cash = check_float("init_cash", opts["init_cash"], caller=_CALLER, minimum=0.0,
-                            exclusive_minimum=True)
-    fee_bps = check_float("fee_bps", opts["fee_bps"], caller=_CALLER, minimum=0.0)
-    fee_fixed = check_float("fee_fixed", opts["fee_fixed"], caller=_CALLER, minimum=0.0)
-    slippage_bps = check_float("slippage_bps", opts["slippage_bps"], caller=_CALLER, minimum=0.0)
-    slippage_atr = check_float("slippage_atr", opts["slippage_atr"], caller=_CALLER, minimum=0.0)
-    atr_window = check_int("atr_window", opts["atr_window"], caller=_CALLER, minimum=1)
-    if slippage_bps > 0 and slippage_atr > 0:
-        raise InvalidParameterError(message("slippage_atr", _CALLER, "0 when slippage_bps is set",
-                                            slippage_atr, "Choose one slippage model."))
-    leverage = check_float("leverage", opts["leverage"], caller=_CALLER, minimum=1.0)
-    if opts["maintenance_margin"] is None:
-        mm = -1.0 if leverage == 1.0 else 0.0
-    else:
-        mm = check_float("maintenance_margin", opts["maintenance_margin"], caller=_CALLER,
-                         minimum=0.0)
-        if mm >= 1.0:
-            raise InvalidParameterError(message("maintenance_margin", _CALLER,
-                                                "a fraction in [0, 1) or None", mm))
-    stops = {}
-    for name in ("sl_stop", "tp_stop", "tsl_stop"):
-        value = opts[name]
-        stops[name] = np.nan if value is None else check_float(
-            name, value, caller=_CALLER, minimum=0.0, exclusive_minimum=True)
-    drift = opts["drift_threshold"]
-    drift = np.nan if drift is None else check_float("drift_threshold", drift, caller=_CALLER,
-                                                     minimum=0.0)
-    lot = _per_symbol("lot_size", opts["lot_size"], symbols)
-    min_notional = _per_symbol("min_notional", opts["min_notional"], symbols)
-    funding = _per_bar("funding_bps", opts["funding_bps"], frame, symbols, signed=True) / 1e4
-    borrow = _per_bar("borrow_bps", opts["borrow_bps"], frame, symbols, signed=False) / 1e4
-    sizer = as_sizer(opts["size"], caller=_CALLER)
-    ppy = opts["periods_per_year"]
-    if ppy is not None:
-        ppy = check_float("periods_per_year", ppy, caller=_CALLER, minimum=0.0,
-                          exclusive_minimum=True)
-    if slippage_atr > 0:
-        atr = _atr(prices["high"], prices["low"], prices["close"], atr_window)
-        slip = np.ascontiguousarray(np.nan_to_num(slippage_atr * atr / prices["close"], nan=0.0))
-    else:
-        slip = np.full((1, 1), slippage_bps / 1e4)
-    simple = (isinstance(sizer, FixedFraction) and leverage == 1.0 and mm < 0
-              and all(np.isnan(v) for v in stops.values()) and np.isnan(drift)
-              and not lot.any() and not min_notional.any() and slip.size == 1
-              and not funding.any() and not borrow.any() and funding.size == 1
-              and borrow.size == 1)
-    return {"fill_next_open": fill == "next_open", "init_cash": init_cash,
-            "fee_rate": fee_bps / 1e4, "fee_fixed": fee_fixed, "slippage": slip,
-            "leverage": leverage, "mm": mm, "sl_stop": stops["sl_stop"],
-            "tp_stop": stops["tp_stop"], "tsl_stop": stops["tsl_stop"], "drift": drift,
-            "lot": lot, "min_notional": min_notional, "funding": np.ascontiguousarray(funding),
-            "borrow": np.ascontiguousarray(borrow), "sizer": sizer,
-            "size": float(sizer.fraction) if isinstance(sizer, FixedFraction) else 1.0,
-            "periods_per_year": ppy, "simple": simple}
+    """Validate the backtest options exactly as backtest() does (``resolve_options``); add
+    ``size`` and ``simple`` (True when the fused kernel can run them)."""
+    o = resolve_options({**DEFAULTS, **options}, frame, symbols, prices, caller=_CALLER)
+    sizer = o["sizer"]
+    o["size"] = float(sizer.fraction) if isinstance(sizer, FixedFraction) else 1.0
+    o["simple"] = bool(
+        isinstance(sizer, FixedFraction) and o["leverage"] == 1.0 and o["mm"] < 0
+        and all(np.isnan(o[k]) for k in ("sl_stop", "tp_stop", "tsl_stop")) and np.isnan(o["drift"])
+        and not o["lot"].any() and not o["min_notional"].any() and o["slippage"].size == 1
+        and not o["funding"].any() and not o["borrow"].any() and o["funding"].size == 1
+        and o["borrow"].size == 1)
+    return o
 
 
 def _signals(strategies: list[Any], frame: pd.DataFrame, symbols: list[str],

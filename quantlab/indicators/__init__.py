@@ -9,6 +9,26 @@ Input/output types, window lists and the NaN policy are described in
 from __future__ import annotations
 
 from quantlab.indicators import stream
+from quantlab.indicators.momentum import (
+    apo,
+    cci,
+    cmo,
+    macd,
+    mfi,
+    mom,
+    ppo,
+    roc,
+    rocp,
+    rocr,
+    rocr100,
+    rsi,
+    stoch,
+    stochf,
+    stochrsi,
+    trix,
+    ultosc,
+    willr,
+)
 from quantlab.indicators.overlap import dema, ema, hma, kama, sma, tema, trima, vwma, wma
 from quantlab.indicators.volatility import (
     atr,
@@ -26,6 +46,9 @@ __all__ = [
     "stream",
     # moving averages
     "sma", "ema", "wma", "dema", "tema", "trima", "kama", "hma", "vwma",
+    # momentum
+    "rsi", "stochrsi", "stoch", "stochf", "willr", "cci", "roc", "rocp", "rocr", "rocr100", "mom",
+    "cmo", "mfi", "ultosc", "trix", "ppo", "apo", "macd",
     # volatility
     "trange", "atr", "natr", "bbands", "keltner", "donchian", "stddev", "var", "zscore",
 ]

@@ -13,6 +13,26 @@ batch and streaming mode, so after ``k`` updates ``value`` equals the batch outp
 
 from __future__ import annotations
 
+from quantlab.indicators.momentum import (
+    APO,
+    CCI,
+    CMO,
+    MACD,
+    MFI,
+    MOM,
+    PPO,
+    ROC,
+    ROCP,
+    ROCR,
+    ROCR100,
+    RSI,
+    STOCH,
+    STOCHF,
+    STOCHRSI,
+    TRIX,
+    ULTOSC,
+    WILLR,
+)
 from quantlab.indicators.overlap import DEMA, EMA, HMA, KAMA, SMA, TEMA, TRIMA, VWMA, WMA
 from quantlab.indicators.volatility import (
     ATR,
@@ -28,5 +48,7 @@ from quantlab.indicators.volatility import (
 
 __all__ = [
     "SMA", "EMA", "WMA", "DEMA", "TEMA", "TRIMA", "KAMA", "HMA", "VWMA",
+    "RSI", "STOCHRSI", "STOCH", "STOCHF", "WILLR", "CCI", "ROC", "ROCP", "ROCR", "ROCR100", "MOM",
+    "CMO", "MFI", "ULTOSC", "TRIX", "PPO", "APO", "MACD",
     "TRANGE", "ATR", "NATR", "BBANDS", "KELTNER", "DONCHIAN", "STDDEV", "VAR", "ZSCORE",
 ]

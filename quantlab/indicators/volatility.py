@@ -319,8 +319,8 @@ def keltner_nb(high, low, close, window, k, atr_window, state, upper, middle, lo
 def donchian_nb(high, low, window, state, upper, middle, lower):  # pragma: no cover - numba
     """float64[:] x2 -> upper, middle, lower float64[:]; rolling max of high, (upper + lower)/2,
     rolling min of low over `window` bars; pandas ``rolling(window).max()/.min()`` NaN policy.
-    state: [rolling max state (5 + window), rolling min state (5 + window)]."""
-    size = 5 + window
+    state: [rolling max state, rolling min state], each rolling_extreme_state_size(window)."""
+    size = state.shape[0] // 2
     rolling_extreme_nb(high, window, True, False, state[0:size], upper, middle)  # ages go to scratch
     rolling_extreme_nb(low, window, False, False, state[size : 2 * size], lower, middle)
     for i in range(high.shape[0]):
