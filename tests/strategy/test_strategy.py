@@ -10,7 +10,14 @@ import talib
 
 import quantlab.data as qd
 from quantlab.errors import InvalidParameterError, LookAheadError, WarmupWarning
-from quantlab.strategies import EmaCross, SmaCross
+from quantlab.strategies import (
+    BollingerReversion,
+    DonchianBreakout,
+    EmaCross,
+    RegimeFiltered,
+    RsiReversion,
+    SmaCross,
+)
 from quantlab.strategy import Strategy, check_causality, param
 
 
@@ -53,8 +60,15 @@ def test_multi_asset_signal_is_per_column(aapl):
     pd.testing.assert_series_equal(sig["MSFT"], EmaCross(fast=5, slow=20).signal(msft), check_names=False)
 
 
-@pytest.mark.parametrize("strategy", [SmaCross(fast=5, slow=20), EmaCross(fast=5, slow=20),
-                                      SmaCross(fast=3, slow=50, short=True)])
+ALL_BUILTINS = [
+    SmaCross(fast=5, slow=20), EmaCross(fast=5, slow=20), SmaCross(fast=3, slow=50, short=True),
+    RsiReversion(window=14), RsiReversion(window=7, lower=20, upper=80, short=True),
+    BollingerReversion(window=20, k=2.0), BollingerReversion(window=10, k=1.5, short=True),
+    DonchianBreakout(window=20), DonchianBreakout(window=55, short=True),
+]
+
+
+@pytest.mark.parametrize("strategy", ALL_BUILTINS, ids=repr)
 def test_builtins_pass_causality(strategy, aapl):
     report = check_causality(strategy, aapl)
     assert report.warmup_ok and len(report.truncation_points) > 5
@@ -102,3 +116,50 @@ def test_too_short_warmup_is_flagged(aapl):
     with pytest.warns(WarmupWarning, match="too short"):
         report = check_causality(ShortWarmup(fast=20, slow=100), aapl)
     assert not report.warmup_ok
+
+
+def test_rsi_reversion_equals_talib_formula(aapl):
+    close = aapl["close"].to_numpy()
+    rsi = talib.RSI(close, 14)
+    expected = np.where(rsi < 30, 1.0, np.where(rsi > 70, 0.0, np.nan))
+    np.testing.assert_array_equal(RsiReversion().signal(aapl).to_numpy(), expected)
+
+
+def test_bollinger_and_donchian_equal_independent_formulas(aapl):
+    close = aapl["close"]
+    upper, middle, lower = talib.BBANDS(close.to_numpy(), 20, 2.0, 2.0, 0)
+    c = close.to_numpy()
+    expected = np.where(c < lower, 1.0, np.where(c > middle, 0.0, np.nan))
+    np.testing.assert_array_equal(BollingerReversion().signal(aapl).to_numpy(), expected)
+    hi = aapl["high"].rolling(20).max().shift(1).to_numpy()
+    lo = aapl["low"].rolling(20).min().shift(1).to_numpy()
+    expected = np.where(c > hi, 1.0, np.where(c < lo, 0.0, np.nan))
+    np.testing.assert_array_equal(DonchianBreakout().signal(aapl).to_numpy(), expected)
+
+
+def test_regime_filtered_trades_only_when_allowed(aapl):
+    base = SmaCross(fast=5, slow=20)
+    allowed = pd.Series(np.arange(len(aapl)) % 200 < 100, index=aapl.index)
+    sig = RegimeFiltered(base=base, regime=allowed).signal(aapl)
+    raw = base.signal(aapl)
+    np.testing.assert_array_equal(sig[allowed].to_numpy(), raw[allowed].to_numpy())
+    assert (sig[~allowed] == 0.0).all()
+
+    class Calm:  # the regime-model interface: allowed(data) computed causally
+        warmup = 31
+
+        def __init__(self, expanding=False):
+            self.expanding = expanding
+
+        def allowed(self, data):
+            vol = np.log(data["close"]).diff().rolling(30).std()
+            return vol < (vol.expanding().median() if self.expanding else 0.025)
+
+    filtered = RegimeFiltered(base=base, regime=Calm())
+    assert filtered.warmup == 31
+    assert check_causality(filtered, aapl).warmup_ok
+    # an expanding statistic is causal but never forgets where the data starts: flagged
+    with pytest.warns(WarmupWarning):
+        check_causality(RegimeFiltered(base=base, regime=Calm(expanding=True)), aapl)
+    with pytest.raises(InvalidParameterError, match="`regime` of RegimeFiltered"):
+        RegimeFiltered(base=base, regime=3)
