@@ -30,6 +30,29 @@ from quantlab.indicators.momentum import (
     willr,
 )
 from quantlab.indicators.overlap import dema, ema, hma, kama, sma, tema, trima, vwma, wma
+from quantlab.indicators.statistics import (
+    beta,
+    correl,
+    hurst,
+    linearreg,
+    linearreg_angle,
+    linearreg_intercept,
+    linearreg_r2,
+    linearreg_slope,
+    tsf,
+)
+from quantlab.indicators.trend import (
+    adx,
+    adxr,
+    aroon,
+    aroonosc,
+    dx,
+    ichimoku,
+    minus_di,
+    plus_di,
+    sar,
+    supertrend,
+)
 from quantlab.indicators.volatility import (
     atr,
     bbands,
@@ -41,6 +64,7 @@ from quantlab.indicators.volatility import (
     var,
     zscore,
 )
+from quantlab.indicators.volume import ad, adosc, obv, vwap
 
 __all__ = [
     "stream",
@@ -51,4 +75,11 @@ __all__ = [
     "cmo", "mfi", "ultosc", "trix", "ppo", "apo", "macd",
     # volatility
     "trange", "atr", "natr", "bbands", "keltner", "donchian", "stddev", "var", "zscore",
+    # trend
+    "sar", "supertrend", "adx", "adxr", "dx", "plus_di", "minus_di", "aroon", "aroonosc", "ichimoku",
+    # volume
+    "obv", "ad", "adosc", "vwap",
+    # statistics
+    "linearreg", "linearreg_slope", "linearreg_intercept", "linearreg_angle", "linearreg_r2", "tsf",
+    "correl", "beta", "hurst",
 ]

@@ -481,16 +481,22 @@ def hurst_nb(x, window, min_lag, max_lag, log, state, out):  # pragma: no cover 
             if old != old:
                 nans -= 1
             for lag in range(min_lag, max_lag + 1):  # increments starting at the leaving bar
-                d = buf[(pos + lag) % window] - old
-                if d == d:
-                    s1[lag] -= d
-                    s2[lag] -= d * d
-        for lag in range(min_lag, max_lag + 1):  # increments ending at the new bar
-            if lag <= k:
-                d = v - buf[(pos - lag) % window]
-                if d == d:
-                    s1[lag] += d
-                    s2[lag] += d * d
+                idx = pos + lag
+                if idx >= window:
+                    idx -= window
+                d = buf[idx] - old
+                d = d if d == d else 0.0
+                s1[lag] -= d
+                s2[lag] -= d * d
+        top = max_lag if max_lag <= k else k
+        for lag in range(min_lag, top + 1):  # increments ending at the new bar
+            idx = pos - lag
+            if idx < 0:
+                idx += window
+            d = v - buf[idx]
+            d = d if d == d else 0.0
+            s1[lag] += d
+            s2[lag] += d * d
         buf[pos] = v
         pos += 1
         if pos == window:

@@ -34,6 +34,29 @@ from quantlab.indicators.momentum import (
     WILLR,
 )
 from quantlab.indicators.overlap import DEMA, EMA, HMA, KAMA, SMA, TEMA, TRIMA, VWMA, WMA
+from quantlab.indicators.statistics import (
+    BETA,
+    CORREL,
+    HURST,
+    LINEARREG,
+    LINEARREG_ANGLE,
+    LINEARREG_INTERCEPT,
+    LINEARREG_R2,
+    LINEARREG_SLOPE,
+    TSF,
+)
+from quantlab.indicators.trend import (
+    ADX,
+    ADXR,
+    AROON,
+    AROONOSC,
+    DX,
+    ICHIMOKU,
+    MINUS_DI,
+    PLUS_DI,
+    SAR,
+    SUPERTREND,
+)
 from quantlab.indicators.volatility import (
     ATR,
     BBANDS,
@@ -45,10 +68,15 @@ from quantlab.indicators.volatility import (
     VAR,
     ZSCORE,
 )
+from quantlab.indicators.volume import AD, ADOSC, OBV, VWAP
 
 __all__ = [
     "SMA", "EMA", "WMA", "DEMA", "TEMA", "TRIMA", "KAMA", "HMA", "VWMA",
     "RSI", "STOCHRSI", "STOCH", "STOCHF", "WILLR", "CCI", "ROC", "ROCP", "ROCR", "ROCR100", "MOM",
     "CMO", "MFI", "ULTOSC", "TRIX", "PPO", "APO", "MACD",
     "TRANGE", "ATR", "NATR", "BBANDS", "KELTNER", "DONCHIAN", "STDDEV", "VAR", "ZSCORE",
+    "SAR", "SUPERTREND", "ADX", "ADXR", "DX", "PLUS_DI", "MINUS_DI", "AROON", "AROONOSC", "ICHIMOKU",
+    "OBV", "AD", "ADOSC", "VWAP",
+    "LINEARREG", "LINEARREG_SLOPE", "LINEARREG_INTERCEPT", "LINEARREG_ANGLE", "LINEARREG_R2", "TSF",
+    "CORREL", "BETA", "HURST",
 ]
