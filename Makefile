@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.quantlab-installed
 
-.PHONY: setup demo test lint bench browser clean clean-cache
+.PHONY: setup demo test lint notebooks bench browser clean clean-cache
 
 setup: $(STAMP)
 
@@ -23,6 +23,11 @@ lint: setup
 
 test: lint
 	$(BIN)/python -m pytest
+	QUANTLAB_SMOKE=1 $(BIN)/python -m pytest --nbval-lax --nbval-kernel-name quantlab -p no:cacheprovider notebooks/
+
+# execute every notebook in smoke mode (also part of `make test`)
+notebooks: setup
+	QUANTLAB_SMOKE=1 $(BIN)/python -m pytest --nbval-lax --nbval-kernel-name quantlab -p no:cacheprovider notebooks/
 
 bench: setup
 	$(BIN)/python benchmarks/indicators.py

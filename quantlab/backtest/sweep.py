@@ -265,7 +265,8 @@ class SweepResult:
         fig.update_layout(title=f"{self.strategy_cls.__name__}: {value} ({agg} over other "
                                 "parameters)" if len(self.param_names) > 2 else
                           f"{self.strategy_cls.__name__}: {value}",
-                          xaxis_title=x, yaxis_title=y)
+                          xaxis_title=x, yaxis_title=y,
+                          xaxis_type="category", yaxis_type="category")  # uneven grids: even cells
         return fig
 
     def _repr_html_(self) -> str:

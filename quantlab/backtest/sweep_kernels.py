@@ -216,107 +216,119 @@ def _order_nb(q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees
     return cash, 0.0 if snap else new_q, e_val, x_val, t_fees, fee, 1.0, closes, win
 
 
+_N_STATE = 20  # per-combination state carried between time blocks (see _cross_block_nb)
+_BLOCK = 512  # bars per block: 50 moving averages x 512 bars x 8 B = 200 kB stays in L2
+
+
+@njit
+def _cross_block_nb(st, mf, ms, t0, t1, below, warm, open_, close, fill_next_open, fee_rate,
+                    fee_fixed, slippage, size):
+    """Run one combination over bars [t0, t1) from its state row ``st`` (written back)."""
+    cash, q, last_w, prev, peak, max_dd, floor = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
+    n, s1, s2, down, expo = st[7], st[8], st[9], st[10], st[11]
+    closed, wins, fees_total, n_orders = st[12], st[13], st[14], st[15]
+    e_val, x_val, t_fees, pend = st[16], st[17], st[18], st[19]
+    for t in range(t0, t1):
+        f = mf[t]
+        s = ms[t]
+        if f > s:
+            w_now = size
+        elif f < s:
+            w_now = below
+        else:
+            w_now = np.nan
+        if fill_next_open:
+            w = pend
+            p = open_[t]
+            act = t > 0 and t - 1 >= warm
+            pend = w_now
+        else:
+            w = w_now
+            p = close[t]
+            act = t >= warm
+        traded = False
+        if act and w == w and w != last_w:
+            last_w = w
+            cash, q, e_val, x_val, t_fees, fee, filled, closes, win = _order_nb(
+                q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees)
+            fees_total += fee
+            n_orders += filled
+            closed += closes
+            wins += win
+            traded = True
+        if q == 0.0 and not traded:
+            # flat all bar: equity == prev, so r == 0 exactly and the drawdown state is
+            # unchanged; only the count moves (the same numbers as the full block, faster)
+            if prev != 0.0:
+                n += 1.0
+            continue
+        # statistics, branch-light: the returns' signs are unpredictable
+        eq = cash + q * close[t]
+        if prev != 0.0:
+            r = eq / prev - 1.0
+            n += 1.0
+            s1 += r
+            s2 += r * r
+            lo = min(r, 0.0)
+            down += lo * lo
+        prev = eq
+        if eq > peak:
+            peak = eq
+            floor = peak * (1.0 + max_dd)
+        elif eq < floor and peak > 0.0:
+            dd = eq / peak - 1.0
+            if dd < max_dd:
+                max_dd = dd
+                floor = eq
+        expo += 1.0 if (q != 0.0 and eq != 0.0) else 0.0
+    st[0], st[1], st[2], st[3], st[4], st[5], st[6] = cash, q, last_w, prev, peak, max_dd, floor
+    st[7], st[8], st[9], st[10], st[11] = n, s1, s2, down, expo
+    st[12], st[13], st[14], st[15] = closed, wins, fees_total, n_orders
+    st[16], st[17], st[18], st[19] = e_val, x_val, t_fees, pend
+
+
 @njit(parallel=True)
 def cross_sweep_nb(ma, params, warmups, open_, close, fill_next_open, init_cash, fee_rate,
                    fee_fixed, slippage, size):
     """Fused moving-average-cross sweep: ma (W, T), params (K, 3), warmups (K,) -> (K, 13).
 
-    For each combination (parallel over K): the exposure of :func:`cross_exposure_nb`
-    times ``size``, simulated as :func:`simulate_nb` does in target mode for one asset with
-    ``leverage=1`` (cash account), no stops, lot size, minimum notional, funding or drift
-    (an order when the target changes, sized by :func:`order_size_nb` at the close of the
-    decision bar or the next open), reduced on the fly to ``RAW_STATS`` (trade PnL as
-    :func:`trades_nb`). Equals :func:`sweep_targets_nb` on the same exposures. No per-bar
-    allocation; O(K) memory.
+    For each combination: the exposure of :func:`cross_exposure_nb` times ``size``,
+    simulated as :func:`simulate_nb` does in target mode for one asset with ``leverage=1``
+    (cash account), no stops, lot size, minimum notional, funding or drift (an order when the
+    target changes, sized by :func:`order_size_nb` at the close of the decision bar or the
+    next open), reduced on the fly to ``RAW_STATS`` (trade PnL as :func:`trades_nb`). Equals
+    :func:`sweep_targets_nb` on the same exposures.
+
+    Memory-bandwidth bound if run one combination at a time (each streams two moving-average
+    rows of T floats), so bars are processed in blocks of ``_BLOCK``: every combination
+    (parallel over K) runs over the block while its moving averages sit in L2, carrying a
+    state row of ``_N_STATE`` floats to the next block. No per-bar allocation; O(K) memory.
     """
     n_combos = params.shape[0]
     n_bars = ma.shape[1]
+    st = np.zeros((n_combos, _N_STATE))
+    for k in range(n_combos):
+        st[k, 0] = init_cash  # cash
+        st[k, 2] = np.nan  # last target
+        st[k, 3] = init_cash  # previous equity
+        st[k, 4] = init_cash  # peak
+        st[k, 6] = init_cash  # floor: equity below which a new maximum drawdown starts
+        st[k, 19] = np.nan  # next-open mode: the target decided at the previous bar
+    for t0 in range(0, n_bars, _BLOCK):
+        t1 = min(n_bars, t0 + _BLOCK)
+        for k in prange(n_combos):
+            below = -size if params[k, 2] != 0.0 else 0.0
+            _cross_block_nb(st[k], ma[int(params[k, 0])], ma[int(params[k, 1])], t0, t1, below,
+                            warmups[k], open_, close, fill_next_open, fee_rate, fee_fixed,
+                            slippage, size)
     out = np.empty((n_combos, _N_RAW))
-    for k in prange(n_combos):
-        fi = int(params[k, 0])
-        si = int(params[k, 1])
-        below = -size if params[k, 2] != 0.0 else 0.0
-        warm = warmups[k]
-        cash = init_cash
-        q = 0.0
-        last_w = np.nan
-        prev = init_cash
-        peak = init_cash
-        max_dd = 0.0
-        floor = init_cash  # equity below which a new maximum drawdown starts
-        n = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        down = 0.0
-        expo = 0.0
-        closed = 0.0
-        wins = 0.0
-        fees_total = 0.0
-        n_orders = 0.0
-        e_val = 0.0
-        x_val = 0.0
-        t_fees = 0.0
-        pend = np.nan  # next-open mode: the target decided at the previous bar
-        mf = ma[fi]
-        ms = ma[si]
-        for t in range(n_bars):
-            f = mf[t]
-            s = ms[t]
-            if f > s:
-                w_now = size
-            elif f < s:
-                w_now = below
-            else:
-                w_now = np.nan
-            if fill_next_open:
-                w = pend
-                p = open_[t]
-                act = t > 0 and t - 1 >= warm
-                pend = w_now
-            else:
-                w = w_now
-                p = close[t]
-                act = t >= warm
-            traded = False
-            if act and w == w and w != last_w:
-                last_w = w
-                cash, q, e_val, x_val, t_fees, fee, filled, closes, win = _order_nb(
-                    q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees)
-                fees_total += fee
-                n_orders += filled
-                closed += closes
-                wins += win
-                traded = True
-            if q == 0.0 and not traded:
-                # flat all bar: equity == prev, so r == 0 exactly and the drawdown state is
-                # unchanged; only the count moves (the same numbers as the full block, faster)
-                if prev != 0.0:
-                    n += 1.0
-                continue
-            # statistics, branch-light: the returns' signs are unpredictable
-            eq = cash + q * close[t]
-            if prev != 0.0:
-                r = eq / prev - 1.0
-                n += 1.0
-                s1 += r
-                s2 += r * r
-                lo = min(r, 0.0)
-                down += lo * lo
-            prev = eq
-            if eq > peak:
-                peak = eq
-                floor = peak * (1.0 + max_dd)
-            elif eq < floor and peak > 0.0:
-                dd = eq / peak - 1.0
-                if dd < max_dd:
-                    max_dd = dd
-                    floor = eq
-            expo += 1.0 if (q != 0.0 and eq != 0.0) else 0.0
+    for k in range(n_combos):
         row = out[k]
-        _finish_nb(row, init_cash, prev, n, s1, s2, down, max_dd, expo)
-        row[7] = closed
-        row[8] = wins
-        row[9] = 1.0 if q != 0.0 else 0.0
-        row[10] = fees_total
-        row[11] = n_orders
+        _finish_nb(row, init_cash, st[k, 3], st[k, 7], st[k, 8], st[k, 9], st[k, 10], st[k, 5],
+                   st[k, 11])
+        row[7] = st[k, 12]
+        row[8] = st[k, 13]
+        row[9] = 1.0 if st[k, 1] != 0.0 else 0.0
+        row[10] = st[k, 14]
+        row[11] = st[k, 15]
     return out

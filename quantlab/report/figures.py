@@ -229,13 +229,15 @@ def equity_figure(result: Any, *, benchmark: pd.Series | None = None, log: bool 
     [100.0, 101.0, 99.0]
     """
     equity = _series(result, "equity", "equity_figure")
+    label = "benchmark" if benchmark is None or benchmark.name is None else str(benchmark.name)
     if benchmark is None and not isinstance(result, pd.Series):
         benchmark = getattr(result, "benchmark", None)
+        label = "buy and hold"  # the result's own benchmark
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=equity.index, y=equity, name="strategy", line=dict(color=_BLUE)))
     if isinstance(benchmark, pd.Series):
         fig.add_trace(go.Scatter(x=benchmark.index, y=benchmark.astype(np.float64),
-                                 name="buy and hold", line=dict(color=_GREY, dash="dot")))
+                                 name=label, line=dict(color=_GREY, dash="dot")))
     fig.update_layout(title=title or "Equity", yaxis_title="equity",
                       yaxis_type="log" if log else "linear", **_LAYOUT)
     return fig

@@ -547,7 +547,8 @@ def run_notebook(
         executed = pm.execute_notebook(
             prepared, str(out_nb), parameters=given, kernel_name=kernel,
             progress_bar=progress, cwd=str(source_path.resolve().parent),
-            execution_timeout=cell_timeout, log_output=False)
+            execution_timeout=cell_timeout, log_output=False,
+            request_save_on_cell_execute=False)  # saved once at the end (and on failure)
     except Exception as exc:  # papermill/nbclient raise many types; all end the run
         error = exc
         if out_nb.exists():

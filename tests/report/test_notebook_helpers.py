@@ -1,0 +1,369 @@
+"""The notebooks' shared logic (quantlab.report.notebook_helpers).
+
+Oracles: the direct API calls the helpers stand for (``load``, ``Store.read``, ``backtest``,
+``sweep``, the strategy classes); pandas ``merge_asof`` for the benchmark alignment;
+empyrical for the statistics; a brute-force loop over grid positions for the neighbourhoods;
+hand-computed values on small grids.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import empyrical as ep
+import numpy as np
+import pandas as pd
+import pytest
+
+import quantlab as ql
+from quantlab.backtest.sizers import FixedFraction
+from quantlab.backtest.sweep import sweep
+from quantlab.data import Store, load
+from quantlab.errors import DataError, InvalidParameterError
+from quantlab.report import notebook_helpers as nh
+from quantlab.strategies import DonchianBreakout, EmaCross, SmaCross
+
+
+@pytest.fixture(autouse=True)
+def _no_smoke_env(monkeypatch):
+    monkeypatch.delenv(nh.SMOKE_ENV, raising=False)
+
+
+@pytest.fixture(scope="module")
+def aapl():
+    return load("aapl", start="2008-01-01", end="2011-12-31")
+
+
+@pytest.fixture(scope="module")
+def result(aapl):
+    return ql.backtest(aapl, SmaCross(fast=10, slow=30), fee_bps=10)
+
+
+# ---------------------------------------------------------------------------- smoke
+
+def test_smoke_mode_reads_the_parameter_and_the_environment(monkeypatch):
+    assert nh.smoke_mode(True) is True and nh.smoke_mode(False) is False
+    monkeypatch.setenv("QUANTLAB_SMOKE", "1")
+    assert nh.smoke_mode(False) is True
+    monkeypatch.setenv("QUANTLAB_SMOKE", "0")
+    assert nh.smoke_mode(False) is False
+    with pytest.raises(InvalidParameterError, match=r"`smoke` of smoke_mode\(\) must be True or False; got 'yes'"):
+        nh.smoke_mode("yes")
+
+
+# ---------------------------------------------------------------------------- strategies, sizers
+
+def test_strategy_names_are_the_literal_builtins():
+    assert nh.strategy_names() == ["SmaCross", "EmaCross", "RsiReversion", "BollingerReversion",
+                                   "DonchianBreakout"]
+
+
+def test_strategy_class_exact_case_insensitive_and_did_you_mean():
+    assert nh.strategy_class("SmaCross") is SmaCross
+    assert nh.strategy_class("emacross") is EmaCross
+    with pytest.raises(InvalidParameterError,
+                       match=r"`strategy` of backtest_report\(\) must be one of SmaCross.*; got "
+                             r"'SmaCros'\. Did you mean 'SmaCross'\?"):
+        nh.strategy_class("SmaCros", caller="backtest_report")
+    with pytest.raises(InvalidParameterError, match="RegimeFiltered takes objects"):
+        nh.strategy_class("RegimeFiltered")
+    with pytest.raises(InvalidParameterError, match="got 3"):
+        nh.strategy_class(3)
+
+
+def test_make_strategy_equals_the_class_call():
+    assert nh.make_strategy("SmaCross", {"fast": 20, "slow": 50}) == SmaCross(fast=20, slow=50)
+    assert nh.make_strategy("DonchianBreakout") == DonchianBreakout()
+    assert nh.make_strategy("DonchianBreakout", None) == DonchianBreakout()
+    with pytest.raises(InvalidParameterError, match="unknown parameter `fsat`. Did you mean 'fast'"):
+        nh.make_strategy("SmaCross", {"fsat": 20})
+    with pytest.raises(InvalidParameterError, match=r"`fast` of SmaCross\(\) must be < slow"):
+        nh.make_strategy("SmaCross", {"fast": 60, "slow": 50})
+    with pytest.raises(InvalidParameterError,
+                       match=r"`strategy_params` of make_strategy\(\) must be a dict"):
+        nh.make_strategy("SmaCross", [20, 50])
+
+
+def test_make_sizer():
+    assert nh.make_sizer("fixed_fraction", {"fraction": 0.5}) == FixedFraction(0.5)
+    assert nh.make_sizer("fixed_fraction") == FixedFraction(1.0)
+    with pytest.raises(InvalidParameterError, match="Did you mean 'fixed_fraction'"):
+        nh.make_sizer("fixed_fractoin")
+    with pytest.raises(InvalidParameterError, match="Did you mean 'fraction'"):
+        nh.make_sizer("fixed_fraction", {"fractoin": 0.5})
+    with pytest.raises(InvalidParameterError, match=r"`fraction` of FixedFraction\(\)"):
+        nh.make_sizer("fixed_fraction", {"fraction": 1.5})
+
+
+# ---------------------------------------------------------------------------- data
+
+def test_load_bars_equals_load_and_store_read(tmp_path):
+    want = load("msft", start="2010-01-01", end="2010-06-30")
+    pd.testing.assert_frame_equal(nh.load_bars("msft", start="2010-01-01", end="2010-06-30"), want)
+    pd.testing.assert_frame_equal(nh.load_bars("msft", start="2010-01-01", end="2010-06-30",
+                                               last_bars=7), want.iloc[-7:])
+    store = Store(tmp_path / "store")
+    store.write(want, "MSFT", "1d")
+    got = nh.load_bars("aapl", store=tmp_path / "store", symbol="MSFT", start="2010-02-01")
+    pd.testing.assert_frame_equal(got, store.read("MSFT", "1d", start="2010-02-01"))
+
+
+def test_load_bars_errors(tmp_path):
+    with pytest.raises(InvalidParameterError, match=r"`store` of load_bars\(\) must be a Store"):
+        nh.load_bars(symbol="MSFT")
+    with pytest.raises(InvalidParameterError, match=r"`dataset` of load_bars\(\)"):
+        nh.load_bars()
+    with pytest.raises(DataError, match="Did you mean 'aapl'"):
+        nh.load_bars("appl")
+    with pytest.raises(DataError, match="at least 2 bars"):
+        nh.load_bars("aapl", start="2030-01-01")
+    with pytest.raises(InvalidParameterError, match="`last_bars`"):
+        nh.load_bars("aapl", last_bars=1)
+
+
+# ---------------------------------------------------------------------------- setups
+
+def test_backtest_setup_runs_the_same_backtest_as_the_api():
+    setup = nh.backtest_setup(dataset="msft", strategy="EmaCross",
+                              strategy_params={"fast": 10, "slow": 40}, start="2005-01-01",
+                              end="2009-12-31", fee_bps=5, slippage_bps=2, fill="close",
+                              init_cash=50_000, sizer_params={"fraction": 0.5},
+                              benchmark="sp500", rolling_window=63)
+    data = load("msft", start="2005-01-01", end="2009-12-31")
+    want = ql.backtest(data, EmaCross(fast=10, slow=40), fee_bps=5, slippage_bps=2, fill="close",
+                       init_cash=50_000, size=0.5)
+    got = setup.run()
+    pd.testing.assert_series_equal(got.equity, want.equity)
+    pd.testing.assert_frame_equal(got.trades, want.trades)
+    assert (setup.label, setup.benchmark, setup.rolling_window, setup.smoke) == (
+        "msft", "sp500", 63, False)
+    assert "EmaCross(fast=10, slow=40, short=False) on msft" in repr(setup)
+
+
+def test_backtest_setup_smoke_keeps_the_last_bars(monkeypatch):
+    full = load("aapl")
+    assert len(nh.backtest_setup(smoke=True).data) == nh.SMOKE_BARS
+    monkeypatch.setenv("QUANTLAB_SMOKE", "1")
+    setup = nh.backtest_setup(rolling_window=10_000)
+    pd.testing.assert_frame_equal(setup.data, full.iloc[-nh.SMOKE_BARS:])
+    assert setup.smoke and setup.rolling_window == nh.SMOKE_BARS // 2  # capped at half the bars
+
+
+@pytest.mark.parametrize("kwargs, error, pattern", [
+    ({"fill": "next_opne"}, InvalidParameterError, "Did you mean 'next_open'"),
+    ({"fee_bps": -1.0}, InvalidParameterError, r"`fee_bps` of backtest_report\(\) must be a finite number >= 0"),
+    ({"init_cash": 0.0}, InvalidParameterError, "`init_cash`"),
+    ({"strategy": "SmaCros"}, InvalidParameterError, "Did you mean 'SmaCross'"),
+    ({"strategy_params": {"slwo": 40}}, InvalidParameterError, "Did you mean 'slow'"),
+    ({"benchmark": "sp50"}, DataError, "Did you mean 'sp500'"),
+    ({"sizer": "kelly"}, InvalidParameterError, "`sizer` of backtest_report"),
+    ({"rolling_window": 1}, InvalidParameterError, "`rolling_window`"),
+])
+def test_backtest_setup_refuses_bad_parameters(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        nh.backtest_setup(**kwargs)
+
+
+def test_sweep_setup_runs_the_same_sweep_as_the_api():
+    grid = {"fast": [5, 10, 20, 40], "slow": [30, 60]}
+    setup = nh.sweep_setup(grid=grid, dataset="ibm", start="2006-01-01", end="2008-12-31",
+                           metric="sortino", fee_bps=10, top_n=3)
+    assert setup.n_combinations == 8 and setup.metric == "sortino"
+    got = setup.run(progress=False)
+    data = load("ibm", start="2006-01-01", end="2008-12-31")
+    want = sweep(SmaCross, data, grid, metric="sortino", fee_bps=10, progress=False)
+    pd.testing.assert_frame_equal(got.table, want.table)
+    assert got.best_params == want.best_params
+
+
+def test_sweep_setup_smoke_shrinks_grid_and_period():
+    setup = nh.sweep_setup(grid={"fast": [5, 10, 15, 20, 25], "slow": [50, 100]}, smoke=True)
+    assert setup.grid == {"fast": [5, 15, 25], "slow": [50, 100]} and setup.smoke
+    assert len(setup.data) == nh.SMOKE_BARS
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    ({"grid": {"fsat": [5]}}, "Did you mean 'fast'"),
+    ({"grid": {"fast": 5}}, r"`grid\['fast'\]` of sweep_report\(\) must be a non-empty list"),
+    ({"grid": {}}, "must be a non-empty dict"),
+    ({"grid": None}, "must be a non-empty dict"),
+    ({"grid": {"fast": [5]}, "metric": "sharp"}, "Did you mean 'sharpe'"),
+    ({"grid": {"fast": [5]}, "top_n": 0}, "`top_n`"),
+    ({"grid": {"fast": [5]}, "strategy": "Donchian"}, "Did you mean 'DonchianBreakout'"),
+])
+def test_sweep_setup_refuses_bad_parameters(kwargs, pattern):
+    with pytest.raises(InvalidParameterError, match=pattern):
+        nh.sweep_setup(**kwargs)
+
+
+# ---------------------------------------------------------------------------- benchmark, stats
+
+def _asof(index: pd.DatetimeIndex, price: pd.Series) -> pd.Series:
+    """Oracle: the last price at or before each bar, with pandas' merge_asof."""
+    left = pd.DataFrame({"time": index})
+    right = price.rename("p").rename_axis("time").reset_index().sort_values("time")
+    merged = pd.merge_asof(left, right, on="time", direction="backward")
+    return pd.Series(merged["p"].to_numpy(), index=index)
+
+
+def test_benchmark_equity_is_causal_buy_and_hold(result):
+    sp500 = load("sp500")
+    got = nh.benchmark_equity(result, "sp500")
+    price = _asof(result.equity.index, sp500["close"])
+    want = 100_000.0 * price / price.iloc[0]
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-13)
+    assert got.name == "sp500" and got.index.equals(result.equity.index)
+    pd.testing.assert_series_equal(nh.benchmark_equity(result, None), result.benchmark,
+                                   check_names=False)
+    assert nh.benchmark_equity(result, sp500, name="S&P").name == "S&P"
+
+
+def test_benchmark_equity_on_another_calendar(result):
+    # a benchmark that prints at 16:00 every third day, starting after the backtest does
+    idx = result.equity.index
+    stamps = idx[40::3] + pd.Timedelta(hours=16)
+    price = pd.Series(np.linspace(10.0, 20.0, len(stamps)), index=stamps, name="bench")
+    got = nh.benchmark_equity(result, price)
+    held = _asof(idx, price)
+    first = held.first_valid_index()
+    want = 100_000.0 * held / held[first]
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-13)  # NaN where NaN
+    assert got.loc[:first].iloc[:-1].isna().all() and got.name == "bench"
+    with pytest.raises(DataError, match="prices at or before"):
+        nh.benchmark_equity(result, price.set_axis(stamps + pd.Timedelta(days=9000)))
+    with pytest.raises(DataError, match="'close' column"):
+        nh.benchmark_equity(result, pd.DataFrame({"price": price}))
+
+
+def test_compare_stats_against_empyrical(result):
+    bench = nh.benchmark_equity(result, "sp500")
+    table = nh.compare_stats(result, bench)
+    pd.testing.assert_series_equal(table["strategy"], result.stats(), check_names=False)
+    bench_returns = bench / bench.shift(1).fillna(100_000.0) - 1.0
+    col = table["benchmark"]
+    assert col["total_return"] == pytest.approx(bench.iloc[-1] / 100_000.0 - 1.0, rel=1e-12)
+    assert col["sharpe"] == pytest.approx(ep.sharpe_ratio(bench_returns, annualization=252),
+                                          rel=1e-10)
+    assert col["max_drawdown"] == pytest.approx(ep.max_drawdown(bench_returns), rel=1e-12)
+    assert np.isnan(col["win_rate"])  # trade rows do not apply to a benchmark
+
+
+def test_key_figures_against_independent_computations(result):
+    figures = nh.key_figures(result)
+    assert list(figures) == list(nh.KEY_FIGURES)
+    equity, init = result.equity, 100_000.0
+    assert figures["total_return"] == pytest.approx(equity.iloc[-1] / init - 1.0, rel=1e-12)
+    assert figures["end_value"] == pytest.approx(equity.iloc[-1], rel=1e-15)
+    assert figures["sharpe"] == pytest.approx(ep.sharpe_ratio(result.returns, annualization=252),
+                                              rel=1e-10)
+    assert figures["max_drawdown"] == pytest.approx(ep.max_drawdown(result.returns), rel=1e-12)
+    closed = result.trades[~result.trades["is_open"]]
+    assert figures["n_trades"] == len(closed)
+    assert figures["win_rate"] == pytest.approx((closed["pnl"] > 0).mean())
+    assert figures["total_fees"] == pytest.approx(result.orders["fee"].sum(), rel=1e-12)
+    assert all(isinstance(v, float) for v in figures.values())
+    nh.record_figures(figures)  # no-op outside a notebook
+
+
+# ---------------------------------------------------------------------------- grids
+
+def test_shrink_grid():
+    grid = {"a": list(range(10)), "b": [1, 2], "c": ["x"]}
+    assert nh.shrink_grid(grid, 3) == {"a": [0, 4, 9], "b": [1, 2], "c": ["x"]}  # round half even
+    assert nh.shrink_grid(grid, 4) == {"a": [0, 3, 6, 9], "b": [1, 2], "c": ["x"]}
+    assert nh.shrink_grid(grid, 1) == {"a": [0], "b": [1], "c": ["x"]}
+    assert nh.shrink_grid(grid, 10) == grid
+    with pytest.raises(InvalidParameterError, match="`max_values`"):
+        nh.shrink_grid(grid, 0)
+
+
+def test_swept_pairs():
+    table = pd.DataFrame({"a": [1, 2, 1], "b": [3, 3, 4], "c": [0, 0, 0], "d": [1, 2, 3]})
+    assert nh.swept_pairs(table, ["a", "b", "c", "d"]) == [("a", "b"), ("a", "d"), ("b", "d")]
+    assert nh.swept_pairs(table, ["a", "c"]) == []
+
+
+def _grid_table(axes: dict[str, list], keep=lambda row: True) -> pd.DataFrame:
+    rows = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+    table = pd.DataFrame([r for r in rows if keep(r)]).reset_index(drop=True)
+    table["metric"] = np.arange(len(table), dtype=float) * 0.1
+    return table
+
+
+def _brute_neighbours(table, params, index, radius):
+    axes = {p: sorted(table[p].unique()) for p in params}
+    here = {p: axes[p].index(table.at[index, p]) for p in params}
+    out = []
+    for i in table.index:
+        if i != index and all(abs(axes[p].index(table.at[i, p]) - here[p]) <= radius
+                              for p in params):
+            out.append(i)
+    return out
+
+
+def test_neighbours_counts_on_a_full_grid():
+    table = _grid_table({"x": [1, 2, 3, 4, 5], "y": [10, 20, 30, 40, 50]})
+    center = table.index[(table.x == 3) & (table.y == 30)][0]
+    corner = table.index[(table.x == 1) & (table.y == 10)][0]
+    assert len(nh.neighbours(table, ["x", "y"], center)) == 8
+    assert len(nh.neighbours(table, ["x", "y"], corner)) == 3
+    assert len(nh.neighbours(table, ["x", "y"], center, radius=2)) == 24
+    assert len(nh.neighbours(table, ["x", "y"], center, radius=0)) == 0
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+def test_neighbours_equal_brute_force_on_a_ragged_3d_grid(radius):
+    # uneven spacing, a bool axis, and combinations skipped as a strategy's check() would
+    table = _grid_table({"fast": [3, 5, 8, 13, 21], "slow": [10, 20, 50, 100], "short": [False, True]},
+                        keep=lambda r: r["fast"] < r["slow"])
+    params = ["fast", "slow", "short"]
+    for index in table.index:
+        got = nh.neighbours(table, params, index, radius=radius).index.tolist()
+        assert got == _brute_neighbours(table, params, index, radius)
+
+
+def test_neighbour_stability_by_hand():
+    # metric = x * y on a 3 x 3 grid; around the best (3, 3): (2,2)=4, (2,3)=6, (3,2)=6
+    table = pd.DataFrame([{"x": x, "y": y, "m": float(x * y)} for x in (1, 2, 3) for y in (1, 2, 3)])
+    best = int(table["m"].idxmax())
+    s = nh.neighbour_stability(table, ["x", "y"], best, "m")
+    assert s["value"] == 9.0 and s["n_neighbours"] == 3.0
+    assert s["mean"] == pytest.approx(16 / 3) and s["median"] == 6.0
+    assert (s["min"], s["max"]) == (4.0, 6.0)
+    assert s["std"] == pytest.approx(np.std([4.0, 6.0, 6.0], ddof=1))
+    assert s["share_positive"] == 1.0 and s["mean_to_value"] == pytest.approx(16 / 27)
+    lone = pd.DataFrame({"x": [1], "m": [0.0]})
+    s = nh.neighbour_stability(lone, ["x"], 0, "m")
+    assert s["n_neighbours"] == 0.0 and np.isnan(s["mean"]) and np.isnan(s["mean_to_value"])
+    with pytest.raises(InvalidParameterError, match="`index` of neighbours"):
+        nh.neighbours(table, ["x", "y"], 99)
+    with pytest.raises(InvalidParameterError, match="Did you mean 'x'"):
+        nh.neighbours(table, ["xx"], 0)
+
+
+def test_top_combinations():
+    table = pd.DataFrame({"sharpe": [0.1, np.nan, 0.9, 0.5, 0.9],
+                          "annual_volatility": [0.3, 0.1, np.nan, 0.2, 0.4]})
+    assert nh.top_combinations(table, "sharpe", 3).index.tolist() == [2, 4, 3]
+    assert nh.top_combinations(table, "sharpe", 10).index.tolist() == [2, 4, 3, 0, 1]
+    assert nh.top_combinations(table, "annual_volatility", 2).index.tolist() == [1, 3]
+    assert nh.top_combinations(table, "sharpe", 1, ascending=True).index.tolist() == [0]
+    with pytest.raises(InvalidParameterError, match="Did you mean 'sharpe'"):
+        nh.top_combinations(table, "sharp")
+
+
+def test_top_combinations_pick_the_sweep_best(aapl):
+    res = sweep(SmaCross, aapl, {"fast": [5, 10, 20], "slow": [30, 60]}, progress=False)
+    assert nh.top_combinations(res.table, res.metric, 1).index[0] == res.best_index
+
+
+def test_curves_figure(result):
+    fig = nh.curves_figure({"strategy": result.equity, "hold": result.benchmark}, title="T")
+    assert [t.name for t in fig.data] == ["strategy", "hold"]
+    np.testing.assert_array_equal(fig.data[0].y, result.equity.to_numpy())
+    norm = nh.curves_figure({"s": result.equity}, normalize=True)
+    np.testing.assert_allclose(norm.data[0].y, (result.equity / result.equity.iloc[0]).to_numpy())
+    with pytest.raises(InvalidParameterError, match="non-empty dict"):
+        nh.curves_figure({})
+    with pytest.raises(DataError, match="a pandas Series"):
+        nh.curves_figure({"x": [1, 2]})
