@@ -216,75 +216,107 @@ def _order_nb(q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees
     return cash, 0.0 if snap else new_q, e_val, x_val, t_fees, fee, 1.0, closes, win
 
 
-_N_STATE = 20  # per-combination state carried between time blocks (see _cross_block_nb)
+_N_STATE = 19  # per-combination state carried between time blocks (see _cross_block_nb)
 _BLOCK = 512  # bars per block: 50 moving averages x 512 bars x 8 B = 200 kB stays in L2
+
+
+@njit
+def _cross_target_nb(f, s, size, below):
+    """The target of a cross at one bar: ``size`` above, ``below`` under, NaN (hold) on a tie."""
+    if f > s:
+        return size
+    if f < s:
+        return below
+    return np.nan
+
+
+@njit
+def _bar_stats_nb(eq, prev, n, s1, s2, down, peak, max_dd, floor):
+    """Fold one bar's equity into the running return and drawdown statistics."""
+    if prev != 0.0:
+        r = eq / prev - 1.0
+        n += 1.0
+        s1 += r
+        s2 += r * r
+        lo = min(r, 0.0)
+        down += lo * lo
+    if eq > peak:
+        peak = eq
+        floor = peak * (1.0 + max_dd)
+    elif eq < floor and peak > 0.0:
+        dd = eq / peak - 1.0
+        if dd < max_dd:
+            max_dd = dd
+            floor = eq
+    return n, s1, s2, down, peak, max_dd, floor
 
 
 @njit
 def _cross_block_nb(st, mf, ms, t0, t1, below, warm, open_, close, fill_next_open, fee_rate,
                     fee_fixed, slippage, size):
-    """Run one combination over bars [t0, t1) from its state row ``st`` (written back)."""
+    """Run one combination over bars [t0, t1) from its state row ``st`` (written back).
+
+    The target used at bar t was decided at bar d = t - 1 (fill at the next open) or d = t
+    (fill at the close), from the moving averages at d; orders start once d >= ``warm``. Two
+    tight scan loops (flat / in a position) run until the next order event, which is handled
+    out of the loop, so the hot loops stay small enough for the registers.
+    """
     cash, q, last_w, prev, peak, max_dd, floor = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
     n, s1, s2, down, expo = st[7], st[8], st[9], st[10], st[11]
     closed, wins, fees_total, n_orders = st[12], st[13], st[14], st[15]
-    e_val, x_val, t_fees, pend = st[16], st[17], st[18], st[19]
-    for t in range(t0, t1):
-        f = mf[t]
-        s = ms[t]
-        if f > s:
-            w_now = size
-        elif f < s:
-            w_now = below
+    e_val, x_val, t_fees = st[16], st[17], st[18]
+    lag = 1 if fill_next_open else 0
+    w = np.nan
+    t = t0
+    while t < t1:
+        event = False
+        if q == 0.0:
+            # flat: equity == prev, so r == 0 exactly and the drawdown state cannot move
+            while t < t1:
+                d = t - lag
+                if d >= warm:
+                    w = _cross_target_nb(mf[d], ms[d], size, below)
+                    if w == w and w != last_w:
+                        event = True
+                        break
+                if prev != 0.0:
+                    n += 1.0
+                t += 1
         else:
-            w_now = np.nan
-        if fill_next_open:
-            w = pend
-            p = open_[t]
-            act = t > 0 and t - 1 >= warm
-            pend = w_now
-        else:
-            w = w_now
-            p = close[t]
-            act = t >= warm
-        traded = False
-        if act and w == w and w != last_w:
-            last_w = w
-            cash, q, e_val, x_val, t_fees, fee, filled, closes, win = _order_nb(
-                q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees)
-            fees_total += fee
-            n_orders += filled
-            closed += closes
-            wins += win
-            traded = True
-        if q == 0.0 and not traded:
-            # flat all bar: equity == prev, so r == 0 exactly and the drawdown state is
-            # unchanged; only the count moves (the same numbers as the full block, faster)
-            if prev != 0.0:
-                n += 1.0
-            continue
-        # statistics, branch-light: the returns' signs are unpredictable
+            while t < t1:
+                d = t - lag
+                if d >= warm:
+                    w = _cross_target_nb(mf[d], ms[d], size, below)
+                    if w == w and w != last_w:
+                        event = True
+                        break
+                eq = cash + q * close[t]
+                n, s1, s2, down, peak, max_dd, floor = _bar_stats_nb(
+                    eq, prev, n, s1, s2, down, peak, max_dd, floor)
+                prev = eq
+                expo += 1.0 if eq != 0.0 else 0.0
+                t += 1
+        if not event:
+            break
+        # the order event at bar t, then that bar's statistics
+        last_w = w
+        p = open_[t] if fill_next_open else close[t]
+        cash, q, e_val, x_val, t_fees, fee, filled, closes, win = _order_nb(
+            q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees)
+        fees_total += fee
+        n_orders += filled
+        closed += closes
+        wins += win
         eq = cash + q * close[t]
-        if prev != 0.0:
-            r = eq / prev - 1.0
-            n += 1.0
-            s1 += r
-            s2 += r * r
-            lo = min(r, 0.0)
-            down += lo * lo
+        n, s1, s2, down, peak, max_dd, floor = _bar_stats_nb(
+            eq, prev, n, s1, s2, down, peak, max_dd, floor)
         prev = eq
-        if eq > peak:
-            peak = eq
-            floor = peak * (1.0 + max_dd)
-        elif eq < floor and peak > 0.0:
-            dd = eq / peak - 1.0
-            if dd < max_dd:
-                max_dd = dd
-                floor = eq
         expo += 1.0 if (q != 0.0 and eq != 0.0) else 0.0
+        t += 1
     st[0], st[1], st[2], st[3], st[4], st[5], st[6] = cash, q, last_w, prev, peak, max_dd, floor
     st[7], st[8], st[9], st[10], st[11] = n, s1, s2, down, expo
     st[12], st[13], st[14], st[15] = closed, wins, fees_total, n_orders
-    st[16], st[17], st[18], st[19] = e_val, x_val, t_fees, pend
+    st[16], st[17], st[18] = e_val, x_val, t_fees
 
 
 @njit(parallel=True)
@@ -313,7 +345,6 @@ def cross_sweep_nb(ma, params, warmups, open_, close, fill_next_open, init_cash,
         st[k, 3] = init_cash  # previous equity
         st[k, 4] = init_cash  # peak
         st[k, 6] = init_cash  # floor: equity below which a new maximum drawdown starts
-        st[k, 19] = np.nan  # next-open mode: the target decided at the previous bar
     for t0 in range(0, n_bars, _BLOCK):
         t1 = min(n_bars, t0 + _BLOCK)
         for k in prange(n_combos):
