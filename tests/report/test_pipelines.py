@@ -13,6 +13,7 @@ import pytest
 from quantlab.errors import InvalidParameterError, QuantlabWarning, ReportError
 from quantlab.report import pipelines as P
 from quantlab.report.commands import main
+from quantlab.report.pipelines import load_pipelines
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 TINY = NOTEBOOKS / "tiny.ipynb"
@@ -188,3 +189,17 @@ def test_cli_pipelines(tmp_path, capsys):
     assert "Did you mean 'a'" in capsys.readouterr().err
     assert main(["pipelines", "--config", str(tmp_path / "none.yaml"), "due"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_shipped_config_matches_the_notebooks():
+    """config/pipelines.yaml loads, and every grid combination of every pipeline passes the
+    runner's parameter check for its notebook (names, types, datasets) before any run is due."""
+    from quantlab.report.runner import validate_parameters
+
+    config = load_pipelines(PROJECT / "config" / "pipelines.yaml")
+    assert set(config.pipelines) == {"quickstart", "daily_backtest", "weekly_sweep"}
+    for pipeline in config.pipelines.values():
+        assert pipeline.notebook.exists()
+        for combination in pipeline.combinations():
+            validate_parameters(pipeline.notebook, combination)
+    assert len(config.get("daily_backtest").combinations()) == 4
