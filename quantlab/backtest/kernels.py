@@ -155,6 +155,18 @@ def _signal_target(w, flags, position):
 
 
 @njit
+def _record_nb(o_bar, o_asset, o_size, o_price, o_fee, o_reason, n, t, j, size, price, fee, reason):
+    """Write order record ``n`` (bar, asset, signed size, fill price, fee, reason); return n + 1."""
+    o_bar[n] = t
+    o_asset[n] = j
+    o_size[n] = size
+    o_price[n] = price
+    o_fee[n] = fee
+    o_reason[n] = reason
+    return n + 1
+
+
+@njit
 def simulate_nb(open_, high, low, close, target, exit_flags, signal_mode, fill_next_open,
                 init_cash, leverage, fee_rate, fee_fixed, slippage, lot_size, min_notional,
                 sl_stop, tp_stop, tsl_stop, maintenance_margin, funding, borrow,
@@ -188,7 +200,10 @@ def simulate_nb(open_, high, low, close, target, exit_flags, signal_mode, fill_n
     cash_out = np.empty(n_bars)
     pos_out = np.empty((n_bars, n_assets))
     equity_out = np.empty(n_bars)
-    cap = 16 + 2 * n_bars
+    # at most one order per asset at the open, one stop, one liquidation and one at the close:
+    # a fixed capacity (np.empty pages cost nothing until written) keeps the record arrays
+    # from being reassigned inside the loop, which made numba refcount them on every bar (10x)
+    cap = 16 + 4 * n_bars * n_assets
     o_bar = np.empty(cap, dtype=np.int64)
     o_asset = np.empty(cap, dtype=np.int64)
     o_size = np.empty(cap)
@@ -286,21 +301,8 @@ def simulate_nb(open_, high, low, close, target, exit_flags, signal_mode, fill_n
                                              or abs(new_q) > abs(q)):
                             ref[j] = p
                             extreme[j] = p
-                        if n_orders == cap:
-                            cap *= 2
-                            o_bar = _grow_i(o_bar, cap)
-                            o_asset = _grow_i(o_asset, cap)
-                            o_size = _grow_f(o_size, cap)
-                            o_price = _grow_f(o_price, cap)
-                            o_fee = _grow_f(o_fee, cap)
-                            o_reason = _grow_i8(o_reason, cap)
-                        o_bar[n_orders] = t
-                        o_asset[n_orders] = j
-                        o_size[n_orders] = size
-                        o_price[n_orders] = pf
-                        o_fee[n_orders] = fee
-                        o_reason[n_orders] = reason
-                        n_orders += 1
+                        n_orders = _record_nb(o_bar, o_asset, o_size, o_price, o_fee, o_reason, n_orders,
+                                              t, j, size, pf, fee, reason)
             if phase == 0:
                 # intrabar: stops, then liquidation, on open/high/low of bar t
                 for j in range(n_assets):
@@ -327,21 +329,8 @@ def simulate_nb(open_, high, low, close, target, exit_flags, signal_mode, fill_n
                         w = target[t, j]
                         if not math.isnan(w):
                             last_w[j] = w
-                    if n_orders == cap:
-                        cap *= 2
-                        o_bar = _grow_i(o_bar, cap)
-                        o_asset = _grow_i(o_asset, cap)
-                        o_size = _grow_f(o_size, cap)
-                        o_price = _grow_f(o_price, cap)
-                        o_fee = _grow_f(o_fee, cap)
-                        o_reason = _grow_i8(o_reason, cap)
-                    o_bar[n_orders] = t
-                    o_asset[n_orders] = j
-                    o_size[n_orders] = size
-                    o_price[n_orders] = pf
-                    o_fee[n_orders] = fee
-                    o_reason[n_orders] = why
-                    n_orders += 1
+                    n_orders = _record_nb(o_bar, o_asset, o_size, o_price, o_fee, o_reason, n_orders,
+                                          t, j, size, pf, fee, why)
                 # liquidation: equity at each position's worst price of the bar
                 n_open = 0
                 last_j = -1
@@ -383,21 +372,8 @@ def simulate_nb(open_, high, low, close, target, exit_flags, signal_mode, fill_n
                             w = target[t, j]
                             if not math.isnan(w):
                                 last_w[j] = w
-                        if n_orders == cap:
-                            cap *= 2
-                            o_bar = _grow_i(o_bar, cap)
-                            o_asset = _grow_i(o_asset, cap)
-                            o_size = _grow_f(o_size, cap)
-                            o_price = _grow_f(o_price, cap)
-                            o_fee = _grow_f(o_fee, cap)
-                            o_reason = _grow_i8(o_reason, cap)
-                        o_bar[n_orders] = t
-                        o_asset[n_orders] = j
-                        o_size[n_orders] = size
-                        o_price[n_orders] = px
-                        o_fee[n_orders] = fee
-                        o_reason[n_orders] = REASON_LIQUIDATION
-                        n_orders += 1
+                        n_orders = _record_nb(o_bar, o_asset, o_size, o_price, o_fee, o_reason, n_orders,
+                                              t, j, size, px, fee, REASON_LIQUIDATION)
 
         # end of bar: funding and borrow on the close value, then record
         for j in range(n_assets):
@@ -418,27 +394,6 @@ def simulate_nb(open_, high, low, close, target, exit_flags, signal_mode, fill_n
     return (cash_out, pos_out, equity_out, o_bar[:n_orders].copy(), o_asset[:n_orders].copy(),
             o_size[:n_orders].copy(), o_price[:n_orders].copy(), o_fee[:n_orders].copy(),
             o_reason[:n_orders].copy())
-
-
-@njit
-def _grow_f(a, cap):
-    out = np.empty(cap)
-    out[:a.shape[0]] = a
-    return out
-
-
-@njit
-def _grow_i(a, cap):
-    out = np.empty(cap, dtype=np.int64)
-    out[:a.shape[0]] = a
-    return out
-
-
-@njit
-def _grow_i8(a, cap):
-    out = np.empty(cap, dtype=np.int8)
-    out[:a.shape[0]] = a
-    return out
 
 
 @njit(parallel=True)

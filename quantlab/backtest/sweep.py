@@ -134,11 +134,11 @@ def _cross_prepare(ma: Callable[[Any, Any], Any]) -> Callable[..., tuple[np.ndar
     def prepare(data: pd.DataFrame, combos: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         windows = sorted({int(c["fast"]) for c in combos} | {int(c["slow"]) for c in combos})
         close = data["close"].to_numpy(dtype=np.float64)
-        values = np.asarray(ma(close, windows), dtype=np.float64).reshape(len(close), len(windows))
+        values = np.stack([ma(close, w) for w in windows])  # (W, T): one row per distinct window
         row = {w: i for i, w in enumerate(windows)}
         params = np.array([[row[int(c["fast"])], row[int(c["slow"])], 1.0 if c["short"] else 0.0]
                            for c in combos], dtype=np.float64).reshape(-1, 3)
-        return np.ascontiguousarray(values.T), params
+        return values, params
     return prepare
 
 
@@ -392,6 +392,7 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
     sim = _sim_options(options, frame, symbols, prices)
     combos, strategies, skipped = _expand(strategy_cls, grid, constraint)
     n_bars, n_assets = prices["close"].shape
+    user_chunk = chunk_size is not None
     if chunk_size is None:
         chunk_size = int(min(256, max(16, (64 << 20) // (8 * n_bars * n_assets))))
     else:
@@ -407,6 +408,10 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
     fast = fast_path_for(strategy_cls) if use_fast_path and n_assets == 1 else None
     fused = fast is not None and fast.fused_nb is not None and sim["simple"]
     path = "fused" if fused else ("fast" if fast is not None else "generic")
+    if fused and not user_chunk:
+        # O(K) memory whatever the chunk: chunks only pace the progress bar (~1e8 bar-combos,
+        # a fraction of a second each); small chunks would pay a parallel launch per time block
+        chunk_size = max(chunk_size, int(1e8 // max(n_bars, 1)))
     threads = _threads(n_jobs)
     raw = np.empty((len(combos), len(SK.RAW_STATS)))
     bar = _progress(len(combos), progress, strategy_cls.__name__)
@@ -414,13 +419,13 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
         with _numba_threads(threads):
             if fast is not None:
                 inputs, params = fast.prepare(frame, combos)
+            open_, close = prices["open"][:, 0].copy(), prices["close"][:, 0].copy()
             for lo in range(0, len(combos), chunk_size):
                 hi = min(lo + chunk_size, len(combos))
                 if fused:
                     raw[lo:hi] = fast.fused_nb(  # type: ignore[union-attr]
                         inputs, np.ascontiguousarray(params[lo:hi]), warmups[lo:hi],
-                        prices["open"][:, 0].copy(), prices["close"][:, 0].copy(),
-                        sim["fill_next_open"], sim["init_cash"], sim["fee_rate"],
+                        open_, close, sim["fill_next_open"], sim["init_cash"], sim["fee_rate"],
                         sim["fee_fixed"], float(sim["slippage"][0, 0]), sim["size"])
                 else:
                     if fast is not None:
