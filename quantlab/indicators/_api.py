@@ -71,24 +71,39 @@ def window_list(name: str, value: Any, *, caller: str, minimum: int = 1) -> list
     return check_int(name, value, caller=caller, minimum=minimum)
 
 
+_POOL: list[ThreadPoolExecutor] = []  # one pool for the process, created on first parallel use
+
+
+def _pool() -> ThreadPoolExecutor:
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=max(2, num_threads()), thread_name_prefix="quantlab"))
+    return _POOL[0]
+
+
 def _run_columns(spec: Spec, arrays: list[np.ndarray], params: tuple[Any, ...]) -> list[np.ndarray]:
-    """Run the kernel over every column of 2-D F-ordered inputs; returns 2-D outputs."""
+    """Run the kernel over every column of 2-D F-ordered inputs; returns 2-D outputs.
+
+    Columns are split into one contiguous range per thread (``numba.get_num_threads()``), run
+    on a process-wide thread pool; kernels release the GIL. Small inputs run inline.
+    """
     n, m = arrays[0].shape
     n_out = max(1, len(spec.outputs))
     outs = [np.empty((n, m), dtype=np.float64, order="F") for _ in range(n_out)]
     size = int(spec.state_size(*params))
 
-    def one(j: int) -> None:
-        state = np.zeros(size, dtype=np.float64)
-        spec.kernel(*[a[:, j] for a in arrays], *params, state, *[o[:, j] for o in outs])
+    def run(lo: int, hi: int) -> None:
+        for j in range(lo, hi):
+            state = np.zeros(size, dtype=np.float64)
+            spec.kernel(*[a[:, j] for a in arrays], *params, state, *[o[:, j] for o in outs])
 
     workers = min(m, num_threads())  # numba's thread count: set_num_threads() limits it
     if workers <= 1 or n * m < 200_000:
-        for j in range(m):
-            one(j)
+        run(0, m)
     else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(one, range(m)))
+        bounds = np.linspace(0, m, workers + 1).astype(int)
+        futures = [_pool().submit(run, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        for future in futures:
+            future.result()
     return outs
 
 
@@ -122,10 +137,10 @@ def compute(spec: Spec, inputs: dict[str, Any], params: dict[str, Any]) -> Any:
 def _wrap(spec: Spec, template: Any, outs: list[np.ndarray], was_1d: bool) -> Any:
     single = not spec.outputs
     if isinstance(template, pd.DataFrame):
-        if single:
-            return pd.DataFrame(outs[0], index=template.index, columns=template.columns)
+        if single:  # F-ordered output is pandas' own block layout: no copy
+            return pd.DataFrame(outs[0], index=template.index, columns=template.columns, copy=False)
         cols = pd.MultiIndex.from_product([list(spec.outputs), list(template.columns)])
-        return pd.DataFrame(np.concatenate(outs, axis=1), index=template.index, columns=cols)
+        return pd.DataFrame(np.concatenate(outs, axis=1), index=template.index, columns=cols, copy=False)
     if isinstance(template, pd.Series):
         if single:
             return pd.Series(outs[0][:, 0], index=template.index, name=spec.name)
