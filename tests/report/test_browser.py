@@ -71,14 +71,16 @@ def test_reports_index_opens(browser, ok_run, reports_root, tmp_path):
     assert ok_run.run_dir.name in done.stdout and "total_return" in done.stdout
 
 
-def test_static_export_through_kaleido(browser, ok_run, monkeypatch):
+def test_static_export_through_kaleido(browser, ok_run, monkeypatch, tmp_path):
     pytest.importorskip("kaleido", reason="kaleido is not installed (pip install "
                                           "'quantlab[export]')")
     from quantlab.report.html import export_static
 
     if "BROWSER_PATH" not in os.environ:  # kaleido/choreographer: which Chrome to drive
         monkeypatch.setenv("BROWSER_PATH", browser)
-    written = export_static(ok_run.run_dir, formats=("png", "pdf"))
+    run_dir = tmp_path / ok_run.run_dir.name  # a copy: the shared run folder stays as written
+    shutil.copytree(ok_run.run_dir, run_dir)
+    written = export_static(run_dir, formats=("png", "pdf"))
     assert [p.name for p in written] == ["figure-01.png", "figure-01.pdf", "figure-02.png",
                                          "figure-02.pdf", "figure-03.png", "figure-03.pdf"]
     assert written[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
