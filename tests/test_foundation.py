@@ -91,3 +91,25 @@ def test_data_error_message_names_fix():
                          index=pd.DatetimeIndex(["2024-01-01", "2024-01-02"]))
     with pytest.raises(DataError, match="tz_localize"):
         check_ohlcv(naive, caller="backtest")
+
+
+def test_cli_import_csv_list_and_validate(tmp_path, capsys):
+    from quantlab.cli import main
+    from quantlab.data import Store, load
+
+    bars = load("ibm", start="2012-01-01", end="2012-12-31")
+    csv = tmp_path / "ibm.csv"
+    bars.to_csv(csv)
+    store = tmp_path / "store"
+    assert main(["data", "import-csv", str(csv), "IBM", "1d", "--store", str(store)]) == 0
+    assert "250 new bars" in capsys.readouterr().out
+    assert main(["data", "import-csv", str(csv), "IBM", "1d", "--store", str(store)]) == 0
+    assert "0 new bars" in capsys.readouterr().out  # deduplicated on timestamp
+    np.testing.assert_array_equal(Store(store).read("IBM", "1d").to_numpy(), bars.to_numpy())
+    assert main(["data", "list", "--store", str(store)]) == 0
+    assert "IBM" in capsys.readouterr().out
+    # clean, and Hurricane Sandy's NYSE closure (2012-10-29/30) is not a gap on the equity calendar
+    assert main(["data", "validate", "IBM:1d", "--store", str(store)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(": OK")
+    assert main(["data", "validate", "eurusd"]) == 1  # the Christmas 2017 closure shows as gaps
+    assert "gap" in capsys.readouterr().out
