@@ -154,8 +154,13 @@ def _check_trades(vrec, ours_entry, ours_exit, ours_ep, ours_xp, ours_size, ours
     value = vrec["size"] * vrec["entry_price"]
     np.testing.assert_allclose(ours_ep, vrec["entry_price"], rtol=1e-9, atol=0, err_msg=label)
     np.testing.assert_allclose(ours_xp, vrec["exit_price"], rtol=1e-9, atol=0, err_msg=label)
-    np.testing.assert_allclose(ours_size, vrec["size"], rtol=1e-9, atol=0, err_msg=label)
-    assert np.all(np.abs(ours_pnl - vrec["pnl"]) <= 1e-9 * np.maximum(value, 1.0)), label
+    # Sizes and PnLs agree to 1e-9 of the trade's notional, plus a floor of 1e-12 of the initial
+    # capital: in an account shorted to near bankruptcy (AAPL short-only) the cash that sizes a
+    # trade is a difference of numbers of the capital's magnitude, so float64 noise of order
+    # eps * capital * (number of operations) is all that separates the two engines there.
+    floor = 1e-12 * INIT_CASH
+    assert np.all(np.abs(ours_size - vrec["size"]) * vrec["entry_price"] <= 1e-9 * value + floor), label
+    assert np.all(np.abs(ours_pnl - vrec["pnl"]) <= 1e-9 * np.maximum(value, 1.0) + floor), label
     np.testing.assert_allclose(ours_ret, vrec["return"], rtol=0, atol=1e-9, err_msg=label)
 
 
