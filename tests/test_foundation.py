@@ -113,3 +113,19 @@ def test_cli_import_csv_list_and_validate(tmp_path, capsys):
     assert capsys.readouterr().out.rstrip().endswith(": OK")
     assert main(["data", "validate", "eurusd"]) == 1  # the Christmas 2017 closure shows as gaps
     assert "gap" in capsys.readouterr().out
+
+
+def test_cli_validate_bad_sources_give_clear_errors(capsys):
+    from quantlab.cli import main
+
+    assert main(["data", "validate", "BTC/USDT:1h"]) == 2
+    assert "pass --store" in capsys.readouterr().err
+    assert main(["data", "validate", "no_such_file.csv"]) == 2
+    assert "Cannot read 'no_such_file.csv'" in capsys.readouterr().err
+
+
+def test_load_refuses_nat_bounds():
+    import quantlab.data as qd
+
+    with pytest.raises(InvalidParameterError, match="`start` of load"):
+        qd.load("aapl", start="NaT")

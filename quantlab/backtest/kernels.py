@@ -320,7 +320,9 @@ def simulate_nb(open_, high, low, close, target, exit_flags, signal_mode, fill_n
                     if math.isnan(px):
                         continue
                     size = -q
-                    pf = fill_price_nb(px, size, _flex(slippage, t, j))
+                    # slippage known before bar t trades (an ATR-based one at t would use bar t's
+                    # own high, low and close, which the stop fill cannot know)
+                    pf = fill_price_nb(px, size, _flex(slippage, t - 1 if t > 0 else 0, j))
                     fee = abs(size) * pf * fee_rate + fee_fixed
                     cash -= size * pf + fee
                     pos[j] = 0.0

@@ -135,6 +135,9 @@ def _bound(value: str | pd.Timestamp | None, name: str) -> pd.Timestamp | None:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
         raise InvalidParameterError(message(name, "load", "a date such as '2010-01-31'", value)) from exc
+    if ts is pd.NaT:
+        raise InvalidParameterError(message(name, "load", "a date such as '2010-01-31'", value,
+                                            "Pass None for no bound."))
     return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
 
 

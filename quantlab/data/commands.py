@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 __all__ = ["add_commands"]
@@ -77,9 +78,13 @@ def _validate(args: argparse.Namespace) -> int:
 
     from quantlab.data import list_datasets, load
     from quantlab.data.quality import validate
+    from quantlab.errors import DataError
 
     source = args.source
-    if args.store and ":" in source:
+    if ":" in source and not Path(source).exists():
+        if not args.store:
+            raise DataError(f"{source!r} names a stored SYMBOL:TIMEFRAME; pass --store DIR (the "
+                            "Store's folder), or give a bundled dataset name or a CSV path.")
         from quantlab.data.store import Store
 
         symbol, timeframe = source.rsplit(":", 1)
@@ -87,7 +92,12 @@ def _validate(args: argparse.Namespace) -> int:
     elif source.lower() in set(list_datasets()["name"]):
         frame = load(source)
     else:
-        frame = pd.read_csv(source, index_col=0, parse_dates=True)
+        try:
+            frame = pd.read_csv(source, index_col=0, parse_dates=True)
+        except (OSError, ValueError) as exc:  # missing file, parse error
+            raise DataError(f"Cannot read {source!r} as a CSV of OHLCV bars ({exc}). Give a bundled "
+                            "dataset name (quantlab data list), a CSV path, or SYMBOL:TIMEFRAME "
+                            "with --store.") from exc
     report = validate(frame, freq=args.freq)
     print(report.summary())
     return 0 if report.ok else 1

@@ -189,6 +189,11 @@ class Stream:
     spec: Spec
 
     def __init__(self, spec: Spec, params: dict[str, Any]) -> None:
+        for name, value in params.items():
+            if isinstance(value, list | tuple | np.ndarray):
+                raise InvalidParameterError(message(
+                    name, type(self).__name__, "a single value (a stream computes one series)", value,
+                    "Make one stream per window."))
         self.spec = spec
         self._params = tuple(params.values())
         self._state = np.zeros(int(spec.state_size(*self._params)), dtype=np.float64)

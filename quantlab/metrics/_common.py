@@ -131,7 +131,8 @@ def infer_periods_per_year(index: Any, *, caller: str = "infer_periods_per_year"
     FX opens on Sunday 22:00 UTC, so Sunday is not a usable test), in the index's own
     time zone.
 
-    * Δ within [20 h, 2.5 d] (daily bars): 365 with weekend bars, else 252.
+    * Δ within [20 h, 1.5 d] (daily bars): 365 with weekend bars, else 252. Multi-day bars
+      (2-4 days) fit no rule and raise, rather than being annualized as daily.
     * Δ of about a week (5–8 d) → 52, a month (26–33 d) → 12, a quarter (80–100 d) → 4,
       a year (350–380 d) → 1.
     * Δ < 20 h (intraday), with k = 86400 s / Δ bars in a full day:
@@ -173,7 +174,7 @@ def infer_periods_per_year(index: Any, *, caller: str = "infer_periods_per_year"
     delta = float(np.median(spacing)) / 1e9  # seconds
     weekend = float(np.mean(index.day_of_week == 5)) > 0.02
     days = delta / _DAY
-    if 20 * 3600 <= delta <= 2.5 * _DAY:
+    if 20 * 3600 <= delta <= 1.5 * _DAY:  # daily (weekend gaps don't move the median spacing)
         return 365.0 if weekend else 252.0
     for low, high, ppy, _label in _COARSE:
         if low <= days <= high:

@@ -26,6 +26,7 @@ import copy
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import time
@@ -447,6 +448,10 @@ def _error_info(exc: BaseException, notebook: Any | None) -> dict[str, Any]:
     return {"type": type(exc).__name__, "message": str(exc), "cell_index": None}
 
 
+#: Environment variables that change what a run computes, recorded in the manifest.
+_RECORDED_ENV = ("QUANTLAB_SMOKE", "QUANTLAB_DISABLE_JIT", "QUANTLAB_DATA_DIR", "NUMBA_NUM_THREADS")
+
+
 def run_notebook(
     notebook: str | os.PathLike[str],
     params: dict[str, Any] | None = None,
@@ -508,6 +513,10 @@ def run_notebook(
     nb = _read(source_path)
     resolved = validate_parameters(source_path, dict(params or {}))
     given = {k: resolved[k] for k in (params or {})}
+    if "smoke" in resolved and os.environ.get("QUANTLAB_SMOKE") == "1":
+        # the notebooks also read this switch: make it a parameter, so the manifest, the run
+        # folder's hash and `quantlab rerun` all see a smoke run as one
+        resolved["smoke"] = given["smoke"] = True
     root = Path(output_dir) if output_dir is not None else default_reports_dir()
     started = _now()
     run_dir = _run_dir(root, source_path.stem, started, _params_hash(resolved))
@@ -527,6 +536,7 @@ def run_notebook(
         "kernel": kernel,
         "git": git_info(source_path.resolve().parent),
         "packages": package_versions(),
+        "environment": {k: os.environ.get(k) for k in _RECORDED_ENV},
         "seeds": _seeds(resolved, {}),
         "data": {},
         "records": {},
@@ -543,6 +553,9 @@ def run_notebook(
     prepared.cells.insert(0, _setup_cell())
     clock = time.perf_counter()
     executed, error = None, None
+    # papermill warns that it cannot parse annotated parameter lines and that our parameters
+    # are "unknown"; they were validated above, so only its errors are worth showing
+    logging.getLogger("papermill").setLevel(logging.ERROR)
     try:
         executed = pm.execute_notebook(
             prepared, str(out_nb), parameters=given, kernel_name=kernel,

@@ -241,6 +241,20 @@ def test_slippage_atr_moves_fill_by_atr_multiple():
     assert res.orders["price"].iloc[0] == pytest.approx(101.0)
 
 
+def test_atr_slippage_on_a_stop_uses_atr_known_before_the_bar():
+    # TR = 2 on every bar but bar 25, whose 60-point range triggers the stop: the stop fill's
+    # slippage must come from ATR up to bar 24 (= 2 -> 0.5 * 2 / 100 = 1 %), not ATR[25] (~6.1),
+    # which needs bar 25's own high, low and close
+    high, low = [101.0] * 30, [99.0] * 30
+    high[25], low[25] = 130.0, 70.0
+    df = bars([100.0] * 30, high=high, low=low)
+    target = pd.Series([np.nan] * 20 + [1.0] + [np.nan] * 9, index=df.index)
+    res = backtest(df, target, fill="close", slippage_atr=0.5, sl_stop=0.05)
+    stop = res.orders[res.orders["reason"] == "stop_loss"].iloc[0]
+    assert stop["time"] == df.index[25]
+    assert stop["price"] == pytest.approx(95.0 * (1 - 0.01))
+
+
 def test_sizer_fraction_and_callable(aapl, cross):
     half = backtest(aapl, cross, size=0.5, fill="close")
     first = half.orders.iloc[0]

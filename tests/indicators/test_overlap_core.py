@@ -81,3 +81,9 @@ def test_bad_window(window):
 def test_non_numeric_input():
     with pytest.raises(DataError, match="numeric"):
         ind.ema(pd.Series(["a", "b"]), 2)
+
+
+@pytest.mark.parametrize("cls", [ind.stream.SMA, ind.stream.EMA])
+def test_stream_refuses_a_list_of_windows(cls):
+    with pytest.raises(InvalidParameterError, match="must be a single value.*one stream per window"):
+        cls([5, 10])

@@ -433,3 +433,13 @@ def test_summary_hourly_crypto_inferred() -> None:
 def test_per_period_rate() -> None:
     assert M.per_period_rate(0.1, 12) == pytest.approx(1.1 ** (1 / 12) - 1, rel=1e-15)
     assert M.annual_return(np.array([0.01, 0.03]), periods_per_year=12) == pytest.approx(0.24)
+
+
+@pytest.mark.parametrize("freq", ["2D", "48h", "2B", "3D"])
+def test_multi_day_bars_are_not_annualized_as_daily(freq):
+    # 2-day bars have ~183 (24/7) or ~126 (weekdays) periods a year, not 365/252: inferring
+    # "daily" would inflate Sharpe by sqrt(2). No rule fits, so the caller must say.
+    index = (pd.bdate_range("2020-01-01", periods=300, freq=freq) if freq.endswith("B")
+             else pd.date_range("2020-01-01", periods=300, freq=freq))
+    with pytest.raises(InvalidParameterError, match="periods_per_year"):
+        M.infer_periods_per_year(index)

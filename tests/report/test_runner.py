@@ -375,3 +375,15 @@ def test_cli_bad_input_exits_2_before_running(tmp_path, capsys):
     assert "must name a dataset" in capsys.readouterr().err
     assert main(["rerun", str(tmp_path / "missing.json")]) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_smoke_switch_from_the_environment_is_recorded(tmp_path, monkeypatch):
+    """QUANTLAB_SMOKE=1 makes the notebooks shrink their work: the manifest must say so (and the
+    run folder's hash must differ from a full run), or `quantlab rerun` would not reproduce it."""
+    from quantlab.report.runner import run_notebook
+
+    monkeypatch.setenv("QUANTLAB_SMOKE", "1")
+    run = run_notebook(NOTEBOOKS / "buy_and_hold.ipynb", {}, output_dir=tmp_path)
+    assert run.manifest["parameters"]["smoke"] is True
+    assert run.manifest["parameters_given"]["smoke"] is True
+    assert run.manifest["environment"]["QUANTLAB_SMOKE"] == "1"
