@@ -100,7 +100,10 @@ def apply_sizer(sizer: Any, target: pd.DataFrame, data: Any, *, caller: str = "b
                                 got))
     if not out.index.equals(target.index):
         raise DataError(message("size", caller, "a sizer returning the target's index", "another index"))
-    values = out.to_numpy(dtype=np.float64, na_value=np.nan)
+    if isinstance(out, pd.DataFrame) and set(out.columns) != set(target.columns):
+        raise DataError(message("size", caller, f"a sizer returning the columns {list(target.columns)}",
+                                list(out.columns)))
+    values = out[list(target.columns)].to_numpy(dtype=np.float64, na_value=np.nan)  # symbol order
     if np.isinf(values).any():
         raise DataError(message("size", caller, "a sizer returning finite exposures (NaN = hold)",
                                 "an infinite value"))

@@ -305,6 +305,11 @@ def download(
         hint = did_you_mean(symbol, client.symbols or []) or None
         raise DataError(message("symbol", _CALLER, f"a market of {client.id}", symbol,
                                 hint or f"See {client.id}.symbols after load_markets()."))
+    if timeframe.endswith(("M", "y")):
+        # months and years have uneven lengths: a fixed step would skip bars and misjudge which
+        # bar is still forming
+        raise InvalidParameterError(message("timeframe", _CALLER, "a fixed-length timeframe (up to 1w)",
+                                            timeframe, "Download '1d' and use quantlab.data.resample()."))
     step = int(client.parse_timeframe(timeframe) * 1000)
 
     now_ms = None

@@ -337,3 +337,24 @@ def test_bad_input_errors(aapl, cross):
         backtest(aapl, cross, leverage=0.5)
     with pytest.raises(DataError, match="boolean"):
         backtest(aapl, (en.astype(float), ex))
+
+
+def test_sizer_output_is_matched_by_symbol_not_position():
+    a = bars([10.0, 10.0, 10.0, 10.0])
+    b = bars([20.0, 20.0, 20.0, 20.0])
+    panel = pd.concat({"A": a, "B": b}, axis=1).swaplevel(axis=1).sort_index(axis=1)
+    target = pd.DataFrame({"A": [0.2, np.nan, np.nan, np.nan], "B": [0.6, np.nan, np.nan, np.nan]},
+                          index=a.index)
+
+    def reversed_columns(t, data):
+        return t[["B", "A"]]  # same exposures, columns in the other order
+
+    plain = backtest(panel, target, fill="close")
+    sized = backtest(panel, target, fill="close", size=reversed_columns)
+    pd.testing.assert_frame_equal(sized.positions, plain.positions)
+
+    def renamed(t, data):
+        return t.rename(columns={"B": "C"})
+
+    with pytest.raises(DataError, match="a sizer returning the columns"):
+        backtest(panel, target, fill="close", size=renamed)

@@ -245,6 +245,8 @@ def test_bad_parameters(fake, store: Store, tmp_path: Path) -> None:
         download(object(), "BTC/USDT", "1h", since=LISTING, store=store, progress=False)
     with pytest.raises(InvalidParameterError, match="`progress` of download()"):
         download(client, "BTC/USDT", "1h", since=LISTING, store=store, progress="no")
+    with pytest.raises(InvalidParameterError, match=r"fixed-length timeframe.*got '1M'.*resample"):
+        download(client, "BTC/USDT", "1M", since=LISTING, store=store, progress=False)
     assert _klines(server) == []
 
 
