@@ -311,7 +311,7 @@ def validate_parameters(notebook: Any, params: dict[str, Any], *,
             hint = did_you_mean(name, specs) or ""
             raise InvalidParameterError(
                 f"Notebook {label} has no parameter `{name}`. {hint} Known parameters: {known}. "
-                f"See `quantlab report --help-notebook {label}`.".replace("  ", " "))
+                f"See `quantlab report --help-notebook {_as_given(notebook)}`.".replace("  ", " "))
         spec = specs[name]
         if not _type_ok(spec, value):
             null = " or None" if spec.nullable else ""
@@ -346,6 +346,11 @@ def _label(notebook: Any) -> str:
     return Path(notebook).name if isinstance(notebook, str | os.PathLike) else "<notebook>"
 
 
+def _as_given(notebook: Any) -> str:
+    """The notebook's path as the user gave it (commands we suggest must run as printed)."""
+    return str(notebook) if isinstance(notebook, str | os.PathLike) else "NOTEBOOK"
+
+
 def help_notebook(notebook: Any) -> str:
     """Return a text table of a notebook's parameters (name, type, default, help)."""
     specs = notebook_parameters(notebook)
@@ -360,7 +365,7 @@ def help_notebook(notebook: Any) -> str:
         lines.append(f"  {row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  "
                      f"{row[3]}")
     lines.append("")
-    lines.append(f"Run: quantlab report {_label(notebook)} -p NAME VALUE ...")
+    lines.append(f"Run: quantlab report {_as_given(notebook)} -p NAME VALUE ...")
     return "\n".join(lines)
 
 
