@@ -211,19 +211,17 @@ class BacktestResult:
 
     # ---- display and export ----------------------------------------------------------
     def _key_numbers(self) -> dict[str, float]:
-        eq = self.equity.to_numpy()
+        """The headline numbers of ``_repr_html_``: the same functions and counts as ``stats()``."""
+        from quantlab import metrics as M
+
         init = float(self.config["init_cash"])
-        r = self.returns.to_numpy()
-        peak = np.maximum.accumulate(np.concatenate([[init], eq]))[1:]
-        std = float(np.nanstd(r, ddof=1)) if len(r) > 1 else float("nan")
-        sharpe = float(np.nanmean(r) / std * np.sqrt(self.periods_per_year)) if std > 0 else float("nan")
         closed = self.trades[~self.trades["is_open"]]
         return {
-            "total_return": eq[-1] / init - 1,
+            "total_return": float(self.equity.iloc[-1]) / init - 1,
             "benchmark_return": float(self.benchmark.iloc[-1]) / init - 1,
-            "sharpe": sharpe,
-            "max_drawdown": float(np.min(eq / peak - 1)),
-            "n_trades": float(len(self.trades)),
+            "sharpe": float(M.sharpe(self.returns, periods_per_year=self.periods_per_year)),
+            "max_drawdown": float(M.max_drawdown(self.returns)),
+            "n_trades": float(len(closed)),  # closed trades, as stats()["n_trades"]
             "win_rate": float((closed["pnl"] > 0).mean()) if len(closed) else float("nan"),
             "total_fees": float(self.orders["fee"].sum()),
         }

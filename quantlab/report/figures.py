@@ -448,7 +448,7 @@ def mae_mfe_figure(result: Any, *, title: str | None = None) -> go.Figure:
     -------
     plotly.graph_objects.Figure
         Left panel: MAE (x) vs return (y); right panel: MFE (x) vs return (y); winners
-        green, losers red. Values are shown as stored in ``trades`` (x) and in percent (y).
+        green, losers red. Both axes in percent (excursions of the entry price, trade return).
     """
     caller = "mae_mfe_figure"
     trades = _trades(result, caller)
@@ -461,10 +461,10 @@ def mae_mfe_figure(result: Any, *, title: str | None = None) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True,
                         subplot_titles=("Maximum adverse excursion", "Maximum favourable excursion"))
     for col, field in ((1, "mae"), (2, "mfe")):
-        fig.add_trace(go.Scatter(x=trades[field].astype(np.float64), y=ret, mode="markers",
+        fig.add_trace(go.Scatter(x=100.0 * trades[field].astype(np.float64), y=ret, mode="markers",
                                  name=field.upper(), marker=dict(color=colors, size=7, opacity=0.8),
                                  showlegend=False), row=1, col=col)
-        fig.update_xaxes(title_text=field.upper(), row=1, col=col)
+        fig.update_xaxes(title_text=f"{field.upper()} % of entry price", row=1, col=col)
     fig.update_yaxes(title_text="trade return %", row=1, col=1)
     fig.update_layout(title=title or "MAE / MFE", template="plotly_white")
     return fig

@@ -118,8 +118,8 @@ def test_trade_distribution_and_mae_mfe(result):
     np.testing.assert_allclose(np.asarray(fig.data[0].x, float), pct[pct > 0])
     np.testing.assert_allclose(np.asarray(fig.data[1].x, float), pct[pct <= 0])
     mm = F.mae_mfe_figure(result)
-    np.testing.assert_allclose(np.asarray(mm.data[0].x, float), result.trades["mae"])
-    np.testing.assert_allclose(np.asarray(mm.data[1].x, float), result.trades["mfe"])
+    np.testing.assert_allclose(np.asarray(mm.data[0].x, float), 100 * result.trades["mae"])
+    np.testing.assert_allclose(np.asarray(mm.data[1].x, float), 100 * result.trades["mfe"])
     np.testing.assert_allclose(_y(mm.data[1]), pct)
     with pytest.raises(DataError, match="'mae', 'mfe' and 'return'"):
         F.mae_mfe_figure(result.trades.drop(columns="mae"))
