@@ -17,17 +17,29 @@ from quantlab.errors import InvalidParameterError, ReportError
 
 __all__ = ["write_tearsheet", "tearsheet_html", "key_numbers"]
 
-# stats() names tried for each key number, first match wins (metrics may name them either way)
-_KEYS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("Total return", ("total_return", "Total Return", "total_return_pct"), "pct"),
-    ("CAGR", ("cagr", "CAGR", "annual_return"), "pct"),
-    ("Sharpe", ("sharpe", "sharpe_ratio", "Sharpe Ratio"), "num"),
-    ("Sortino", ("sortino", "sortino_ratio"), "num"),
-    ("Max drawdown", ("max_drawdown", "Max Drawdown"), "pct"),
-    ("Volatility", ("annual_volatility", "volatility"), "pct"),
-    ("Trades", ("num_trades", "trades", "n_trades", "total_trades"), "int"),
-    ("Win rate", ("win_rate", "Win Rate"), "pct"),
+# the headline numbers: (label, stats() name, format)
+_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("Total return", "total_return", "pct"),
+    ("CAGR", "cagr", "pct"),
+    ("Sharpe", "sharpe", "num"),
+    ("Sortino", "sortino", "num"),
+    ("Max drawdown", "max_drawdown", "pct"),
+    ("Volatility", "annual_volatility", "pct"),
+    ("Trades", "n_trades", "int"),
+    ("Win rate", "win_rate", "pct"),
 )
+
+# stats() rows that are fractions (returns, drawdowns, shares, probabilities): shown in percent
+_PERCENT = frozenset({
+    "total_return", "cagr", "annual_return", "annual_volatility", "downside_deviation_annual",
+    "max_drawdown", "average_drawdown", "ulcer_index", "var_95", "es_95", "var_99", "es_99",
+    "best_period_return", "worst_period_return", "positive_periods_share",
+    "probabilistic_sharpe_ratio", "alpha_annual", "tracking_error_annual", "exposure",
+    "win_rate", "best_trade", "worst_trade", "avg_win", "avg_loss", "expectancy",
+    "avg_trade_return", "avg_winning_trade_return", "avg_losing_trade_return",
+    "best_trade_return", "worst_trade_return", "avg_mae", "avg_mfe", "time_in_market",
+    "benchmark_return",
+})
 
 
 def _format(value: Any, kind: str) -> str:
@@ -50,29 +62,11 @@ def _format(value: Any, kind: str) -> str:
 
 
 def key_numbers(result: Any) -> dict[str, tuple[Any, str]]:
-    """Return the headline numbers of a result: ``{label: (value, kind)}``.
-
-    Taken from ``result.stats()`` when it has them; total return, max drawdown and final
-    equity always come from ``result.equity`` itself (``equity[-1] / equity[0] - 1`` and
-    ``min(equity / cummax(equity) - 1)``), and the trade count from ``len(result.trades)``.
-    """
+    """Return the headline numbers of a result: ``{label: (value, kind)}``, from ``stats()``
+    (the same numbers as the statistics table), plus the final equity."""
     stats = _stats(result)
-    equity = result.equity.astype(np.float64)
-    found: dict[str, tuple[Any, str]] = {
-        "Total return": (float(equity.iloc[-1] / equity.iloc[0] - 1.0), "pct"),
-        "Max drawdown": (float((equity / equity.cummax() - 1.0).min()), "pct"),
-    }
-    for label, names, kind in _KEYS:
-        if label in found:
-            continue
-        for name in names:
-            if name in stats.index:
-                found[label] = (stats[name], kind)
-                break
-    trades = getattr(result, "trades", None)
-    if isinstance(trades, pd.DataFrame):
-        found["Trades"] = (len(trades), "int")
-    found["Final equity"] = (float(equity.iloc[-1]), "money")
+    found = {label: (stats[name], kind) for label, name, kind in _KEYS if name in stats.index}
+    found["Final equity"] = (float(result.equity.iloc[-1]), "money")
     return found
 
 
@@ -88,7 +82,7 @@ def _stats(result: Any) -> pd.Series:
 def _stats_table(stats: pd.Series) -> str:
     rows = []
     for name, value in stats.items():
-        kind = "num"
+        kind = "pct" if name in _PERCENT else "num"
         rows.append(f"<tr><td>{html.escape(str(name))}</td>"
                     f"<td class=\"num\">{_format(value, kind)}</td></tr>")
     half = (len(rows) + 1) // 2

@@ -38,7 +38,7 @@ class StandInResult:
             "sharpe": r.mean() / r.std(ddof=1) * np.sqrt(self.periods_per_year),
             "max_drawdown": dd.min(),
             "annual_volatility": r.std(ddof=1) * np.sqrt(self.periods_per_year),
-            "num_trades": len(self.trades),
+            "n_trades": len(self.trades),
             "win_rate": float((self.trades["return"] > 0).mean()),
             "best_day": r.max(),
             "worst_day": r.min(),

@@ -60,13 +60,13 @@ def test_stats_table_key_numbers_and_parameters(page, result):
     assert len(params["data_fingerprint"]) == 64
 
 
-def test_key_numbers_come_from_equity_and_stats(result):
-    keys = key_numbers(result)
-    eq = result.equity
-    assert keys["Total return"][0] == pytest.approx(eq.iloc[-1] / eq.iloc[0] - 1.0)
-    assert keys["Max drawdown"][0] == pytest.approx((eq / eq.cummax() - 1.0).min())
-    assert keys["Sharpe"][0] == result.stats()["sharpe"]
-    assert keys["Trades"][0] == len(result.trades)
+def test_key_numbers_are_the_stats_values(result):
+    keys, stats, eq = key_numbers(result), result.stats(), result.equity
+    assert keys["Total return"][0] == stats["total_return"] == pytest.approx(eq.iloc[-1] / eq.iloc[0] - 1.0)
+    assert keys["Max drawdown"][0] == stats["max_drawdown"] == pytest.approx((eq / eq.cummax() - 1.0).min())
+    assert keys["Sharpe"][0] == stats["sharpe"]
+    assert keys["Trades"][0] == stats["n_trades"] == len(result.trades)
+    assert keys["Final equity"][0] == eq.iloc[-1]
 
 
 def test_html_page_inlines_plotlyjs_once_for_many_figures(result):
