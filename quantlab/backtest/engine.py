@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quantlab import indicators as ind
 from quantlab._validate import (
     check_choice,
     check_float,
@@ -79,7 +80,7 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /, **options: 
         fee_fixed : float, default 0 - fee per order, cash units.
         slippage_bps : float, default 0 - fill price moved against the order, bps.
         slippage_atr : float, default 0 - ... or by this multiple of ATR(``atr_window``)
-            (Wilder, known at the decision bar).
+            (``quantlab.indicators.atr``, known at the decision bar; 0 during its warm-up).
         size : float in (0, 1], "all_in" or sizer, default 1.0 - fraction of equity behind a
             full signal; a callable is a sizer (:mod:`quantlab.backtest.sizers`).
         leverage : float >= 1, default 1 - a full signal is ``leverage`` x equity; gross
@@ -248,7 +249,7 @@ def resolve_options(opts: dict[str, Any], frame: pd.DataFrame, symbols: list[str
         ppy = check_float("periods_per_year", ppy, caller=caller, minimum=0.0,
                           exclusive_minimum=True)
     if slippage_atr > 0:
-        atr = _atr(prices["high"], prices["low"], prices["close"], atr_window)
+        atr = ind.atr(prices["high"], prices["low"], prices["close"], atr_window)  # NaN in warm-up
         slip = np.nan_to_num(slippage_atr * atr / prices["close"], nan=0.0)
     else:
         slip = np.full((1, 1), slippage_bps / 1e4)
@@ -340,13 +341,6 @@ def _per_bar(name: str, value: Any, frame: pd.DataFrame, symbols: list[str], *,
                                     "NaN, infinite or negative values", "Fill them with 0."))
         return np.ascontiguousarray(arr)
     return np.full((1, 1), check_float(name, value, caller=_CALLER, minimum=minimum))
-
-
-def _atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np.ndarray:
-    prev = np.vstack([close[:1], close[:-1]])
-    tr = np.maximum(high - low, np.maximum(np.abs(high - prev), np.abs(low - prev)))
-    tr[0] = high[0] - low[0]
-    return pd.DataFrame(tr).ewm(alpha=1.0 / window, adjust=False).mean().to_numpy()
 
 
 # ---- signals and targets -----------------------------------------------------------------
