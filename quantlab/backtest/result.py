@@ -191,7 +191,9 @@ class BacktestResult:
 
         Returns-based rows come from :func:`quantlab.metrics.summary` (with the trades'
         returns, the net exposure and the buy-and-hold benchmark), followed by
-        :meth:`trade_stats` rows it does not already hold.
+        :meth:`trade_stats` rows it does not already hold. ``turnover_annual`` is
+        Σ|traded value| / previous equity per bar, averaged and annualized (buys and sells both
+        count: a full round trip is 2).
         """
         try:
             from quantlab.metrics import summary
@@ -205,6 +207,14 @@ class BacktestResult:
                        risk_free_rate=risk_free_rate,
                        trades=self.trades.loc[~self.trades["is_open"], "return"].reset_index(drop=True),
                        positions=net, benchmark=bench)
+        # turnover from what was traded (the weights also move with prices, and a rotation
+        # between assets leaves the net exposure unchanged): two-sided traded value per bar over
+        # the previous bar's equity, averaged and annualized
+        orders = self.orders
+        traded = (orders["size"].abs() * orders["price"]).groupby(orders["time"]).sum()
+        traded = traded.reindex(self.equity.index, fill_value=0.0)
+        prev_equity = self.equity.shift(1).fillna(self.config["init_cash"])
+        base["turnover_annual"] = float((traded / prev_equity).mean() * self.periods_per_year)
         extra = self.trade_stats()
         extra = extra[[k for k in extra.index if k not in base.index]]
         return pd.concat([base, extra])

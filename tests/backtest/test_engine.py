@@ -358,3 +358,19 @@ def test_sizer_output_is_matched_by_symbol_not_position():
 
     with pytest.raises(DataError, match="a sizer returning the columns"):
         backtest(panel, target, fill="close", size=renamed)
+
+
+def test_turnover_counts_what_was_traded():
+    # one buy of half the equity, then held: 0.5 traded over 10 bars, 365 bars a year (24/7 index)
+    df = bars([10.0] * 10)
+    held = backtest(df, pd.Series([0.5] + [np.nan] * 9, index=df.index), fill="close")
+    assert held.periods_per_year == 365.0
+    assert held.stats()["turnover_annual"] == pytest.approx(0.5 / 10 * 365)
+    # rotating half the equity between two assets every bar: the net exposure never changes,
+    # but each bar after the first sells 0.5 and buys 0.5 of equity
+    a, b = bars([10.0] * 10), bars([20.0] * 10)
+    panel = pd.concat({"A": a, "B": b}, axis=1).swaplevel(axis=1).sort_index(axis=1)
+    on = np.arange(10) % 2 == 0
+    target = pd.DataFrame({"A": np.where(on, 0.5, 0.0), "B": np.where(on, 0.0, 0.5)}, index=a.index)
+    rotation = backtest(panel, target, fill="close")
+    assert rotation.stats()["turnover_annual"] == pytest.approx((0.5 + 9 * 1.0) / 10 * 365)
