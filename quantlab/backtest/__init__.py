@@ -5,7 +5,7 @@
   ``plot()``, ``tearsheet()``, ``to_vectorbt()``.
 * :func:`decide_order` / :func:`order_size_nb` - the one order decision (target exposure
   -> order size), shared with the live runner.
-* :func:`simulate_signals_nb` - the pandas-free sweep kernel (many signal columns at once).
+* :func:`simulate_signals_nb` - many vectorbt-style signal columns at once, totals only.
 * :class:`FixedFraction` and the sizer hook (:mod:`quantlab.backtest.sizers`).
 * :func:`sweep` - parameter sweeps (fused numba fast path, chunked generic path).
 """

@@ -9,9 +9,11 @@ Two kernels share the same building blocks (:func:`stop_check_nb`, the order dec
   stop-loss / take-profit / trailing stop checked intrabar on high/low with gap-through at
   the open, lot size, minimum notional, funding and borrow costs, drift rebalancing. It
   records every order and the end-of-bar cash, positions and equity.
-* :func:`simulate_signals_nb` - the sweep kernel: one asset, many signal columns at once
-  (parallel over columns with ``prange``, no per-bar allocation), returning per-column
-  statistics without materializing equity curves.
+* :func:`simulate_signals_nb` - vectorbt-style signals for one asset and many signal
+  columns at once (parallel over columns with ``prange``), returning per-column totals
+  without equity curves. ``quantlab.sweep`` does not use it (it runs ``simulate_nb`` or the
+  fused kernels of :mod:`quantlab.backtest.sweep_kernels`); the vectorbt parity tests use it
+  to check many columns against one vectorbt run.
 
 Conventions: time on axis 0; prices > 0 and finite (checked by the pandas layer); a NaN
 target means "hold"; kernels never raise for market conditions.

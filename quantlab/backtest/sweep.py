@@ -59,6 +59,7 @@ from quantlab._validate import (
     check_bool,
     check_choice,
     check_int,
+    check_options,
     did_you_mean,
     message,
 )
@@ -81,7 +82,7 @@ _CALLER = "sweep"
 STATS: tuple[str, ...] = ("total_return", "cagr", "annual_return", "annual_volatility", "sharpe",
                           "sortino", "calmar", "max_drawdown", "exposure", "n_trades",
                           "win_rate", "n_open_trades", "n_orders", "total_fees", "end_value")
-_LOWER_IS_BETTER = frozenset({"annual_volatility"})
+LOWER_IS_BETTER = frozenset({"annual_volatility"})  # the sweep metrics where lower is better
 _SIGNAL_OPTIONS = ("entries", "exits", "short_entries", "short_exits", "direction")
 _SWEEP_OPTIONS = tuple(k for k in DEFAULTS if k not in _SIGNAL_OPTIONS)
 
@@ -270,7 +271,7 @@ class SweepResult:
         return fig
 
     def _repr_html_(self) -> str:
-        top = self.table.sort_values(self.metric, ascending=self.metric in _LOWER_IS_BETTER,
+        top = self.table.sort_values(self.metric, ascending=self.metric in LOWER_IS_BETTER,
                                      na_position="last").head(10)
         skipped = sum(self.n_skipped.values())
         head = (f"<div><b>SweepResult</b> {html.escape(self.strategy_cls.__name__)} &middot; "
@@ -288,7 +289,7 @@ def _best_row(table: pd.DataFrame, metric: str) -> int:
     values = table[metric].to_numpy(dtype=np.float64)
     if np.isnan(values).all():
         return int(table.index[0])
-    pos = np.nanargmin(values) if metric in _LOWER_IS_BETTER else np.nanargmax(values)
+    pos = np.nanargmin(values) if metric in LOWER_IS_BETTER else np.nanargmax(values)
     return int(table.index[pos])
 
 
@@ -367,11 +368,7 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
         if key in _SIGNAL_OPTIONS:
             raise InvalidParameterError(message(key, _CALLER, "omitted (sweep simulates the "
                                                 "strategy's target exposures)", options[key]))
-    unknown = [k for k in options if k not in _SWEEP_OPTIONS]
-    if unknown:
-        hint = did_you_mean(unknown[0], _SWEEP_OPTIONS) or (
-            "Known options: " + ", ".join(sorted(_SWEEP_OPTIONS)) + ".")
-        raise InvalidParameterError(f"{_CALLER}() got an unknown option `{unknown[0]}`. {hint}")
+    check_options(options, _SWEEP_OPTIONS, caller=_CALLER)
     declared = getattr(strategy_cls, "_params", None)
     if not isinstance(strategy_cls, type) or declared is None or not callable(
             getattr(strategy_cls, "signal", None)):

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from quantlab._validate import check_choice, check_float, check_int, did_you_mean, message
+from quantlab.backtest.sweep import LOWER_IS_BETTER  # one definition: SweepResult.best agrees
 from quantlab.errors import DataError, InvalidParameterError
 
 __all__ = [
@@ -66,9 +67,6 @@ SMOKE_ENV = "QUANTLAB_SMOKE"
 SMOKE_BARS = 500
 #: Values kept per grid axis in smoke mode.
 SMOKE_GRID_VALUES = 3
-
-#: Sweep statistics where lower is better (the rest: higher is better).
-LOWER_IS_BETTER: frozenset[str] = frozenset({"annual_volatility"})
 
 #: Position sizers a notebook can name: ``{name: factory(**params) -> sizer}``.
 SIZERS: dict[str, Any] = {}
