@@ -63,13 +63,13 @@ def _parse_value(text: str) -> Any:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from quantlab import strategies
-    from quantlab._validate import check_choice
     from quantlab.backtest import backtest
     from quantlab.data import load
+    from quantlab.report.notebook_helpers import make_strategy
 
-    name = check_choice("strategy", args.strategy, strategies.__all__, caller="quantlab backtest")
-    strategy = getattr(strategies, name)(**{k: _parse_value(v) for k, v in args.param})
+    strategy = make_strategy(args.strategy, {k: _parse_value(v) for k, v in args.param},
+                             caller="quantlab backtest")
+    name = type(strategy).__name__
     data = load(args.dataset, start=args.start, end=args.end)
     result = backtest(data, strategy, fee_bps=args.fee_bps, slippage_bps=args.slippage_bps, fill=args.fill)
     print(f"{strategy!r} on {args.dataset} ({data.index[0].date()} .. {data.index[-1].date()}, {len(data)} bars), "
