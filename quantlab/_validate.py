@@ -211,6 +211,10 @@ def wrap_like(template: Any, values: np.ndarray, *, name: str | None = None) -> 
 def check_aligned(caller: str, **inputs: Any) -> None:
     """Require equal lengths (and equal indexes for pandas inputs)."""
     names = list(inputs)
+    for name in names:
+        if np.ndim(inputs[name]) == 0:
+            raise DataError(message(name, caller, "an array, Series or DataFrame of bars", inputs[name],
+                                    "Pass one value per bar."))
     first = names[0]
     ref = inputs[first]
     for other in names[1:]:

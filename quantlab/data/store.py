@@ -97,11 +97,6 @@ def _timestamp(value: Any, name: str, caller: str) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
 
 
-def _empty_frame() -> pd.DataFrame:
-    index = pd.DatetimeIndex([], dtype="datetime64[ns, UTC]", name="time")
-    return pd.DataFrame({c: np.array([], dtype=np.float64) for c in OHLCV}, index=index)
-
-
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 

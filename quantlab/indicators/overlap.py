@@ -138,10 +138,6 @@ def ema_step_nb(v, window, alpha, seen, seed, prev):  # pragma: no cover - numba
     return prev, seen, seed, prev
 
 
-def _recompute_every(window: int) -> int:  # documentation twin of the kernels' rule
-    return max(1024, 4 * window)
-
-
 @njit
 def wma_nb(x, window, state, out):  # pragma: no cover - numba
     """float64[:] -> out float64[:]; linearly weighted mean (weights 1..window, newest heaviest),
@@ -518,7 +514,7 @@ def wma(close: Any, window: int | list[int] = 30) -> Any:
     Notes
     -----
     WMA_t = Σ_{i=0}^{n−1} (n − i)·x_{t−i} / (n(n+1)/2). Equals ``talib.WMA``. Running sums,
-    recomputed exactly every ``window`` bars. NaN policy: pandas ``rolling(window)``.
+    recomputed exactly every max(1024, 4·window) bars. NaN policy: pandas ``rolling(window)``.
     Shorter input than ``window``: all NaN. Constant input: the constant.
 
     Examples

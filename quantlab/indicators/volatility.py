@@ -511,7 +511,7 @@ def stddev(close: Any, window: int | list[int] = 5, k: float = 1.0) -> Any:
     Notes
     -----
     Population (ddof=0) as ``talib.STDDEV``; equals ``k * close.rolling(window).std(ddof=0)``.
-    Computed with Welford's rolling update, recomputed exactly every ``window`` bars and on loss
+    Computed with a rolling Welford update, recomputed exactly every max(1024, 4·window) bars and on loss
     of significance (TA-Lib uses running sums of x and x², which lose digits when the std is
     small relative to the price level, e.g. FX). NaN policy: pandas ``rolling(window)``. Constant
     window: exactly 0. Shorter input than ``window``: all NaN.

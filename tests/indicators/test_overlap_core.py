@@ -87,3 +87,9 @@ def test_non_numeric_input():
 def test_stream_refuses_a_list_of_windows(cls):
     with pytest.raises(InvalidParameterError, match="must be a single value.*one stream per window"):
         cls([5, 10])
+
+
+def test_scalar_where_a_series_is_expected():
+    # vwma(close, volume, window): a window passed in volume's place must not reach len()
+    with pytest.raises(DataError, match="`volume` of vwma\\(\\) must be an array, Series or DataFrame"):
+        ind.vwma(np.arange(1.0, 11.0), 5.0)
