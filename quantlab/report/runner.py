@@ -614,6 +614,23 @@ def run_notebook(
     return result
 
 
+def _locate_notebook(old: dict[str, Any]) -> Path | None:
+    """The manifest's notebook: at its recorded path, or at the same place relative to the git
+    checkout it was run from, resolved in this checkout (a clone elsewhere, another machine)."""
+    recorded = Path(old["notebook"]["path"])
+    if recorded.exists():
+        return recorded
+    old_root = (old.get("git") or {}).get("root")
+    here = git_info(Path.cwd()).get("root")
+    if old_root and here:
+        try:
+            candidate = Path(here) / recorded.relative_to(old_root)
+        except ValueError:
+            return None
+        return candidate if candidate.exists() else None
+    return None
+
+
 def rerun(
     manifest: str | os.PathLike[str],
     *,
@@ -636,8 +653,10 @@ def rerun(
     (RunResult, list of str)
         The new run, and the differences from the old one: one line per key figure or
         data fingerprint that changed (``"records['sharpe']: 0.91 -> 0.95"``), plus lines
-        starting with ``"note:"`` when the notebook file or the git commit differ (those
-        alone do not mean the numbers differ). No line without "note:" means the run was
+        starting with ``"note:"`` when the notebook file, the git commit or package versions
+        differ, or the original ran on uncommitted code (those alone do not mean the numbers
+        differ). The notebook is found at its recorded path or, in another checkout, at the
+        same place relative to the git root. No line without "note:" means the run was
         reproduced exactly; ``quantlab rerun`` then exits 0.
 
     Raises
@@ -650,9 +669,10 @@ def rerun(
     path = Path(manifest)
     old = read_manifest(path)
     manifest_path = path / "manifest.json" if path.is_dir() else path
-    nb_path = Path(old["notebook"]["path"])
-    if not nb_path.exists():
-        raise ReportError(f"The notebook of {manifest_path} ({nb_path}) no longer exists.")
+    nb_path = _locate_notebook(old)
+    if nb_path is None:
+        raise ReportError(f"The notebook of {manifest_path} ({old['notebook']['path']}) no longer "
+                          "exists, here or at the same place in this git checkout.")
     root = Path(output_dir) if output_dir is not None else manifest_path.resolve().parents[2]
     new = run_notebook(nb_path, old["parameters"], output_dir=root, progress=progress,
                        extra={"rerun_of": str(manifest_path.resolve())})
@@ -662,6 +682,14 @@ def rerun(
     if (old.get("git") or {}).get("commit") != (new.manifest.get("git") or {}).get("commit"):
         diffs.append(f"note: git commit {old.get('git', {}).get('commit')} -> "
                      f"{new.manifest['git']['commit']}")
+    if (old.get("git") or {}).get("dirty"):
+        diffs.append("note: the original run used uncommitted changes (git dirty): its code is "
+                     "not recoverable from the commit alone")
+    before_pkgs, after_pkgs = old.get("packages") or {}, new.manifest.get("packages") or {}
+    changed = [f"{k} {before_pkgs.get(k)} -> {after_pkgs.get(k)}"
+               for k in sorted(set(before_pkgs) | set(after_pkgs)) if before_pkgs.get(k) != after_pkgs.get(k)]
+    if changed:
+        diffs.append("note: package versions differ: " + ", ".join(changed))
     for kind in ("records", "data"):
         before, after = old.get(kind) or {}, new.manifest.get(kind) or {}
         for key in sorted(set(before) | set(after)):

@@ -387,3 +387,18 @@ def test_smoke_switch_from_the_environment_is_recorded(tmp_path, monkeypatch):
     assert run.manifest["parameters"]["smoke"] is True
     assert run.manifest["parameters_given"]["smoke"] is True
     assert run.manifest["environment"]["QUANTLAB_SMOKE"] == "1"
+
+
+def test_rerun_finds_the_notebook_in_another_checkout(monkeypatch):
+    """A manifest written in /elsewhere/quantlab (another clone or machine) resolves its notebook
+    at the same place relative to this checkout's git root."""
+    from quantlab.report.manifest import git_info
+    from quantlab.report.runner import _locate_notebook
+
+    root = Path(git_info(Path(__file__)).get("root") or Path(__file__).parents[2])
+    monkeypatch.chdir(root)
+    old = {"notebook": {"path": "/elsewhere/quantlab/tests/report/notebooks/tiny.ipynb"},
+           "git": {"root": "/elsewhere/quantlab"}}
+    assert _locate_notebook(old) == root / "tests" / "report" / "notebooks" / "tiny.ipynb"
+    old["notebook"]["path"] = "/elsewhere/quantlab/notebooks/gone.ipynb"
+    assert _locate_notebook(old) is None
