@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ import pandas as pd
 
 from quantlab._validate import OHLCV, check_bool, check_int, check_ohlcv, did_you_mean, message
 from quantlab.data.store import Store, check_symbol, check_timeframe
-from quantlab.errors import DataError, ExchangeError, InvalidParameterError
+from quantlab.errors import DataError, DataQualityWarning, ExchangeError, InvalidParameterError
 
 __all__ = ["download", "bars_from_ccxt"]
 
@@ -361,6 +362,14 @@ def _fetch_segment(call: _Caller, client: Any, store: Store, symbol: str, timefr
         rows = call(f"fetch_ohlcv({symbol!r}, {timeframe!r}, since={cursor})",
                     client.fetch_ohlcv, symbol, timeframe, since=cursor, limit=limit)
         if not rows:
+            # an exchange that answers a gap (or a range before listing) with an empty page:
+            # stop, but say so -- the bars from here on are missing until download() runs again
+            warnings.warn(
+                f"{client.id} returned no {symbol} {timeframe} bars from "
+                f"{pd.Timestamp(cursor, unit='ms', tz='UTC')}; the download stopped there and "
+                f"{(hi - cursor) // step + 1} bar(s) up to {pd.Timestamp(hi, unit='ms', tz='UTC')} "
+                "are missing. Call download() again later to resume.",
+                DataQualityWarning, stacklevel=3)
             break
         page = bars_from_ccxt(rows)
         stamps = page.index.asi8 // 1_000_000

@@ -16,7 +16,7 @@ import pytest
 
 from quantlab.data.download import bars_from_ccxt, download
 from quantlab.data.store import Store
-from quantlab.errors import DataError, ExchangeError, InvalidParameterError
+from quantlab.errors import DataError, DataQualityWarning, ExchangeError, InvalidParameterError
 from tests.fakes.exchange import FakeBinance, fake_binance
 
 pytestmark = pytest.mark.timeout(60)
@@ -118,6 +118,18 @@ def test_resumes_after_an_interruption_without_gaps_or_duplicates(fake, store: S
     assert int(resumed[0].params["startTime"]) == int(
         (LISTING + pd.Timedelta(hours=1500)).value // 10**6)
     assert len(resumed) == 4
+
+
+def test_an_empty_page_mid_range_warns_and_the_next_run_completes(fake, store: Store) -> None:
+    server, client = fake
+    # the 3rd page comes back as an empty list (an exchange with a gap in its history)
+    server.inject("status", status=200, body=[], skip=2)
+    with pytest.warns(DataQualityWarning, match=r"returned no BTC/USDT 1h bars from .* are missing"):
+        download(client, "BTC/USDT", "1h", since=LISTING, store=store, limit=500, progress=False)
+    truth = server.bars("BTC/USDT", "1h")
+    pd.testing.assert_frame_equal(store.read("BTC/USDT", "1h"), truth.iloc[:1000], check_exact=True)
+    out = download(client, "BTC/USDT", "1h", since=LISTING, store=store, limit=500, progress=False)
+    pd.testing.assert_frame_equal(out, truth, check_exact=True)
 
 
 def test_a_later_run_only_fetches_new_closed_bars(fake, store: Store) -> None:
