@@ -29,6 +29,7 @@ __all__ = [
     "check_bool",
     "check_choice",
     "check_options",
+    "check_timestamp",
     "as_float_array",
     "wrap_like",
     "check_aligned",
@@ -145,6 +146,25 @@ def check_options(options: dict[str, Any], known: Iterable[str], *, caller: str)
             raise InvalidParameterError(
                 f"{caller}() got an unknown option `{key}`. {hint}"
             )
+
+
+def check_timestamp(name: str, value: Any, *, caller: str, allow_none: bool = False,
+                    remedy: str | None = None) -> pd.Timestamp | None:
+    """Return ``value`` as a UTC ``Timestamp`` (ns); naive values are read as UTC.
+
+    None is returned as None when ``allow_none``; anything unparsable, NaT or (without
+    ``allow_none``) None raises InvalidParameterError.
+    """
+    if value is None and allow_none:
+        return None
+    constraint = "a date such as '2024-01-31'"
+    try:
+        ts = pd.Timestamp(value) if value is not None and not isinstance(value, bool) else pd.NaT
+    except (ValueError, TypeError) as exc:
+        raise InvalidParameterError(message(name, caller, constraint, value, remedy)) from exc
+    if ts is pd.NaT:
+        raise InvalidParameterError(message(name, caller, constraint, value, remedy))
+    return (ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")).as_unit("ns")
 
 
 def _bounds_text(minimum: float | None, maximum: float | None) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quantlab._validate import did_you_mean, message
+from quantlab._validate import check_timestamp, did_you_mean, message
 from quantlab.data._frame import normalize
 from quantlab.errors import DataError, InvalidParameterError
 
@@ -125,20 +125,9 @@ def load(
     if not isinstance(adjust, bool):
         raise InvalidParameterError(message("adjust", "load", "True or False", adjust))
     frame = _read(_DATASETS[key], adjust)
-    return frame.loc[_bound(start, "start"):_bound(end, "end")]
-
-
-def _bound(value: str | pd.Timestamp | None, name: str) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise InvalidParameterError(message(name, "load", "a date such as '2010-01-31'", value)) from exc
-    if ts is pd.NaT:
-        raise InvalidParameterError(message(name, "load", "a date such as '2010-01-31'", value,
-                                            "Pass None for no bound."))
-    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+    lo, hi = (check_timestamp(k, v, caller="load", allow_none=True, remedy="Pass None for no bound.")
+              for k, v in (("start", start), ("end", end)))
+    return frame.loc[lo:hi]
 
 
 def list_datasets() -> pd.DataFrame:

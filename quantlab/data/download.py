@@ -12,7 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quantlab._validate import OHLCV, check_bool, check_int, check_ohlcv, did_you_mean, message
+from quantlab._validate import (
+    OHLCV,
+    check_bool,
+    check_int,
+    check_ohlcv,
+    check_timestamp,
+    did_you_mean,
+    message,
+)
 from quantlab.data.store import Store, check_symbol, check_timeframe
 from quantlab.errors import DataError, DataQualityWarning, ExchangeError, InvalidParameterError
 
@@ -76,15 +84,8 @@ def _to_ms(value: Any, name: str, *, allow_none: bool) -> int | None:
         raise InvalidParameterError(message(name, _CALLER, "a date such as '2024-01-01'", value))
     if isinstance(value, int | np.integer):
         return int(value)  # epoch milliseconds, ccxt's convention
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise InvalidParameterError(message(name, _CALLER, "a date such as '2024-01-01' or epoch "
-                                            "milliseconds", value)) from exc
-    if ts is pd.NaT:
-        raise InvalidParameterError(message(name, _CALLER, "a date such as '2024-01-01'", value))
-    ts = ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
-    return int(ts.as_unit("ns").value // 1_000_000)
+    ts = check_timestamp(name, value, caller=_CALLER, remedy="Or pass epoch milliseconds (int).")
+    return int(ts.value // 1_000_000)
 
 
 def _client(exchange: Any) -> Any:

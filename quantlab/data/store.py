@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from quantlab._validate import OHLCV, check_ohlcv, did_you_mean, message
+from quantlab._validate import OHLCV, check_ohlcv, check_timestamp, did_you_mean, message
 from quantlab.data._frame import normalize
 from quantlab.errors import DataError, InvalidParameterError
 
@@ -82,19 +82,6 @@ def _sanitize(symbol: str) -> str:
 
 def _timeframe_dir(timeframe: str) -> str:
     return timeframe[:-1] + "mo" if timeframe.endswith("M") else timeframe
-
-
-def _timestamp(value: Any, name: str, caller: str) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise InvalidParameterError(message(name, caller, "a date such as '2024-01-31'",
-                                            value)) from exc
-    if ts is pd.NaT:
-        raise InvalidParameterError(message(name, caller, "a date such as '2024-01-31'", value))
-    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
 
 
 def _sql_string(text: str) -> str:
@@ -348,8 +335,8 @@ class Store:
             stored ones).
         """
         caller = "Store.read"
-        lo = _timestamp(start, "start", caller)
-        hi = _timestamp(end, "end", caller)
+        lo = check_timestamp("start", start, caller=caller, allow_none=True)
+        hi = check_timestamp("end", end, caller=caller, allow_none=True)
         frame = self._read_file(self._locate(symbol, timeframe, caller))
         return frame.loc[lo:hi] if (lo is not None or hi is not None) else frame
 

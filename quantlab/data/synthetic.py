@@ -43,7 +43,14 @@ import numpy as np
 import pandas as pd
 
 from quantlab._jit import njit
-from quantlab._validate import check_choice, check_float, check_int, did_you_mean, message
+from quantlab._validate import (
+    check_choice,
+    check_float,
+    check_int,
+    check_timestamp,
+    did_you_mean,
+    message,
+)
 from quantlab.errors import InvalidParameterError
 
 __all__ = [
@@ -221,16 +228,6 @@ def _parse_freq(freq: Any, *, caller: str, name: str = "freq") -> pd.Timedelta:
     return value
 
 
-def _parse_time(value: Any, *, caller: str, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise InvalidParameterError(message(name, caller, "a timestamp such as '2020-01-01'", value)) from exc
-    if pd.isna(ts):
-        raise InvalidParameterError(message(name, caller, "a timestamp such as '2020-01-01'", value))
-    return (ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")).as_unit("ns")
-
-
 def calendar_index(
     n: int,
     *,
@@ -279,7 +276,7 @@ def calendar_index(
     n = check_int("n", n, caller=caller, minimum=1)
     calendar = check_choice("calendar", calendar, CALENDARS, caller=caller)
     step = _parse_freq(freq, caller=caller)
-    first = _parse_time(start, caller=caller, name="start")
+    first = check_timestamp("start", start, caller=caller)
     return _calendar_index(n, first, step, calendar, caller)
 
 
@@ -473,7 +470,7 @@ def _common(caller: str, n: Any, seed: Any, start: Any, calendar: Any, freq: Any
     seed = check_int("seed", seed, caller=caller, minimum=0)
     calendar = check_choice("calendar", calendar, CALENDARS, caller=caller)
     step = _parse_freq(freq, caller=caller)
-    first = _parse_time(start, caller=caller, name="start")
+    first = check_timestamp("start", start, caller=caller)
     s0 = check_float("s0", s0, caller=caller, minimum=0.0, exclusive_minimum=True)
     substeps = check_int("substeps", substeps, caller=caller, minimum=1, maximum=1000)
     gap = check_float("gap_variance_fraction", gap_variance_fraction, caller=caller,
