@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from quantlab.backtest import kernels as K
-from quantlab.errors import QuantlabError
+from quantlab.errors import DataQualityWarning, QuantlabError
 
 __all__ = ["BacktestResult"]
 
@@ -376,10 +377,16 @@ def _fmt(key: str, value: float) -> str:
 
 
 def _infer_ppy(index: pd.Index) -> float:
-    try:
-        from quantlab.metrics import infer_periods_per_year
+    """periods_per_year from the index's spacing; when no rule fits (irregular or multi-day
+    bars), the bars per calendar year, with a warning saying so (pass periods_per_year)."""
+    from quantlab.metrics import infer_periods_per_year
 
+    try:
         return float(infer_periods_per_year(index, caller="backtest"))
-    except (ImportError, QuantlabError):  # irregular index: bars per calendar year
+    except QuantlabError:
         span = (index[-1] - index[0]).total_seconds() / (365.25 * 86400)
-        return float((len(index) - 1) / span) if span > 0 else 252.0
+        ppy = float((len(index) - 1) / span)
+        warnings.warn(f"periods_per_year inferred as {ppy:.4g} bars per calendar year (the bar "
+                      "spacing fits no rule); pass periods_per_year= to annualize explicitly.",
+                      DataQualityWarning, stacklevel=4)
+        return ppy

@@ -14,7 +14,7 @@ import pytest
 
 import quantlab.data as qd
 from quantlab.backtest import BacktestResult, backtest
-from quantlab.errors import DataError, InvalidParameterError
+from quantlab.errors import DataError, DataQualityWarning, InvalidParameterError
 
 vbt = pytest.importorskip("vectorbt")
 
@@ -374,3 +374,14 @@ def test_turnover_counts_what_was_traded():
     target = pd.DataFrame({"A": np.where(on, 0.5, 0.0), "B": np.where(on, 0.0, 0.5)}, index=a.index)
     rotation = backtest(panel, target, fill="close")
     assert rotation.stats()["turnover_annual"] == pytest.approx((0.5 + 9 * 1.0) / 10 * 365)
+
+
+def test_multi_day_bars_warn_and_annualize_by_calendar():
+    # 2-day bars fit no annualization rule: bars per calendar year, with a warning
+    idx = pd.date_range("2021-01-04", periods=60, freq="2D", tz="UTC", name="time")
+    df = bars([10.0] * 60).set_axis(idx)
+    with pytest.warns(DataQualityWarning, match="pass periods_per_year"):
+        res = backtest(df, pd.Series(1.0, index=idx), fill="close")
+    assert res.periods_per_year == pytest.approx(59 / (118 / 365.25))
+    quiet = backtest(df, pd.Series(1.0, index=idx), fill="close", periods_per_year=182.625)
+    assert quiet.periods_per_year == 182.625
