@@ -138,7 +138,10 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /, **options: 
 
     **Signals vs targets.** Entry/exit signals are events (vectorbt semantics); target
     exposures are states: an order is sent when the target changes (or drifts past
-    ``drift_threshold``). After a stop exit an unchanged target does not re-enter.
+    ``drift_threshold``). After a stop exit an unchanged target does not re-enter, and an
+    order refused for its size (no buying power, below the lot size or minimum notional) is
+    not retried until the target changes (or drifts past ``drift_threshold``): compare
+    ``positions`` with the targets to see such shortfalls.
 
     Trades still open after the last bar are valued at the last close with reason
     ``"end"`` and no exit fee (vectorbt's open trades).
