@@ -251,24 +251,16 @@ class SweepResult:
 
         Other parameters are aggregated with ``agg`` ("max", "mean", "median", "min").
         """
-        import plotly.graph_objects as go
+        from quantlab.report.figures import heatmap_figure
 
         value = self.metric if value is None else value
         for name, v in (("x", x), ("y", y)):
             check_choice(name, v, self.param_names, caller="heatmap")
         check_choice("value", value, STATS, caller="heatmap")
-        check_choice("agg", agg, ("max", "mean", "median", "min"), caller="heatmap")
-        grid = self.table.pivot_table(index=y, columns=x, values=value, aggfunc=agg)
-        fig = go.Figure(go.Heatmap(z=grid.to_numpy(), x=list(grid.columns), y=list(grid.index),
-                                   colorscale="RdYlGn", colorbar={"title": value},
-                                   hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{value}=%{{z:.4g}}"
-                                                 "<extra></extra>"))
-        fig.update_layout(title=f"{self.strategy_cls.__name__}: {value} ({agg} over other "
-                                "parameters)" if len(self.param_names) > 2 else
-                          f"{self.strategy_cls.__name__}: {value}",
-                          xaxis_title=x, yaxis_title=y,
-                          xaxis_type="category", yaxis_type="category")  # uneven grids: even cells
-        return fig
+        name = self.strategy_cls.__name__
+        title = (f"{name}: {value} ({agg} over other parameters)" if len(self.param_names) > 2
+                 else f"{name}: {value}")
+        return heatmap_figure(self.table, x, y, value, agg=agg, title=title, colorscale="RdYlGn")
 
     def _repr_html_(self) -> str:
         top = self.table.sort_values(self.metric, ascending=self.metric in LOWER_IS_BETTER,

@@ -30,9 +30,10 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from quantlab.report.manifest import code_outputs
 
 __all__ = [
     "PLOTLY_MIME",
@@ -286,18 +287,12 @@ def figures_from_notebook(notebook: Any) -> list[dict[str, Any]]:
     if not isinstance(notebook, nbformat.NotebookNode):
         notebook = nbformat.read(str(notebook), as_version=4)
     found: list[dict[str, Any]] = []
-    for output in _outputs(notebook.cells):
+    for output in code_outputs(notebook):
         data = output.get("data") or {}
         if PLOTLY_MIME in data:
             fig = data[PLOTLY_MIME]
             found.append(json.loads(fig) if isinstance(fig, str) else dict(fig))
     return found
-
-
-def _outputs(cells: Iterable[Any]) -> Iterable[Any]:
-    for cell in cells:
-        if cell.get("cell_type") == "code":
-            yield from cell.get("outputs", [])
 
 
 def export_static(run_dir: str | os.PathLike[str], *, formats: tuple[str, ...] = ("png", "pdf"),

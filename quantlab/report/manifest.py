@@ -212,7 +212,8 @@ def record_data(name: str, data: pd.Series | pd.DataFrame) -> None:
                               "</small></div>"}, raw=True)
 
 
-def _outputs(notebook: Any) -> list[Any]:
+def code_outputs(notebook: Any) -> list[Any]:
+    """Every output of the code cells of a notebook, in order."""
     out = []
     for cell in notebook.cells:
         if cell.get("cell_type") == "code":
@@ -223,7 +224,7 @@ def _outputs(notebook: Any) -> list[Any]:
 def collect_records(notebook: Any) -> dict[str, Any]:
     """Return ``{name: value}`` of every :func:`record` in an executed notebook (last wins)."""
     records: dict[str, Any] = {}
-    for output in _outputs(notebook):
+    for output in code_outputs(notebook):
         payload = (output.get("data") or {}).get(RECORD_MIME)
         if payload is not None:
             payload = json.loads(payload) if isinstance(payload, str) else payload
@@ -234,7 +235,7 @@ def collect_records(notebook: Any) -> dict[str, Any]:
 def collect_data(notebook: Any) -> dict[str, dict[str, Any]]:
     """Return ``{name: {fingerprint, rows, start, end}}`` of every :func:`record_data`."""
     found: dict[str, dict[str, Any]] = {}
-    for output in _outputs(notebook):
+    for output in code_outputs(notebook):
         payload = (output.get("data") or {}).get(DATA_MIME)
         if payload is not None:
             payload = json.loads(payload) if isinstance(payload, str) else dict(payload)

@@ -377,16 +377,15 @@ class BacktestSetup:
                 f"{', smoke' if self.smoke else ''})")
 
 
-def _backtest_options(fee_bps: float, slippage_bps: float, fill: str, init_cash: float,
-                      sizer: str, sizer_params: Mapping[str, Any] | None,
-                      caller: str) -> dict[str, Any]:
+def _cost_options(fee_bps: float, slippage_bps: float, fill: str, init_cash: float,
+                  caller: str) -> dict[str, Any]:
+    """The backtest options every report notebook takes, validated."""
     return {
         "fee_bps": check_float("fee_bps", fee_bps, caller=caller, minimum=0.0),
         "slippage_bps": check_float("slippage_bps", slippage_bps, caller=caller, minimum=0.0),
         "fill": check_choice("fill", fill, _FILLS, caller=caller),
         "init_cash": check_float("init_cash", init_cash, caller=caller, minimum=0.0,
                                  exclusive_minimum=True),
-        "size": make_sizer(sizer, sizer_params, caller=caller),
     }
 
 
@@ -439,8 +438,8 @@ def backtest_setup(*, dataset: str | None = "aapl", store: str | None = None,
     caller = _BACKTEST_CALLER
     smoke = smoke_mode(smoke)
     strat = make_strategy(strategy, strategy_params, caller=caller)
-    options = _backtest_options(fee_bps, slippage_bps, fill, init_cash, sizer, sizer_params,
-                                caller)
+    options = {**_cost_options(fee_bps, slippage_bps, fill, init_cash, caller),
+               "size": make_sizer(sizer, sizer_params, caller=caller)}
     if benchmark is not None:
         from quantlab.data import load
 
@@ -577,13 +576,7 @@ def sweep_setup(*, strategy: str = "SmaCross", grid: Mapping[str, Any] | None = 
     cls = strategy_class(strategy, caller=caller)
     checked = _check_grid(grid, cls, caller)
     metric = check_choice("metric", metric, STATS, caller=caller)
-    options = {
-        "fee_bps": check_float("fee_bps", fee_bps, caller=caller, minimum=0.0),
-        "slippage_bps": check_float("slippage_bps", slippage_bps, caller=caller, minimum=0.0),
-        "fill": check_choice("fill", fill, _FILLS, caller=caller),
-        "init_cash": check_float("init_cash", init_cash, caller=caller, minimum=0.0,
-                                 exclusive_minimum=True),
-    }
+    options = _cost_options(fee_bps, slippage_bps, fill, init_cash, caller)
     top_n = check_int("top_n", top_n, caller=caller, minimum=1)
     radius = check_int("radius", radius, caller=caller, minimum=1)
     if smoke:
