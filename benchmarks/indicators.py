@@ -5,6 +5,7 @@
 Part 1: each indicator on 1M bars, one thread, ns/bar for quantlab, TA-Lib and (where a
 straightforward formulation exists) pandas; ratio = quantlab / TA-Lib (goal <= 1.5).
 Part 2: 100 columns x 100k bars: quantlab with 1 thread vs all cores (goal >= 1.6x on 2 cores).
+``--only WILLR STOCH`` times just those indicators (part 1 only), e.g. while tuning a kernel.
 """
 
 from __future__ import annotations
@@ -102,12 +103,14 @@ def cases(b: dict[str, np.ndarray]) -> list[tuple[str, Callable[[], Any], Callab
     return table
 
 
-def part1(n: int) -> pd.DataFrame:
+def part1(n: int, only: list[str] | None = None, repeat: int = 5) -> pd.DataFrame:
     bars = make_bars(n)
     rows = []
     for name, ours, theirs, pandas_call in cases(bars):
-        t_ql = best_time(ours) / n * 1e9
-        t_tl = best_time(theirs) / n * 1e9 if theirs else np.nan
+        if only and not any(name.upper().startswith(o.upper()) for o in only):
+            continue
+        t_ql = best_time(ours, repeat=repeat) / n * 1e9
+        t_tl = best_time(theirs, repeat=repeat) / n * 1e9 if theirs else np.nan
         t_pd = best_time(pandas_call, repeat=3) / n * 1e9 if pandas_call else np.nan
         rows.append({"indicator": name, "quantlab ns/bar": t_ql, "TA-Lib ns/bar": t_tl,
                      "pandas ns/bar": t_pd, "quantlab / TA-Lib": t_ql / t_tl})
@@ -140,19 +143,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables for RESULTS.md")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="part 1 only, for indicators whose name starts with one of these (e.g. --only WILLR STOCH)")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds per timing (best is kept)")
     args = parser.parse_args()
     print(f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, talib {talib.__version__}")
-    one = part1(args.bars)
-    many = part2()
+    one = part1(args.bars, args.only, args.repeat)
+    many = part2() if not args.only else pd.DataFrame()
     if args.markdown:
         print(markdown(one))
-        print()
-        print(markdown(many))
+        if not many.empty:
+            print()
+            print(markdown(many))
     else:
         print(one.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
-        print()
-        print(many.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+        if not many.empty:
+            print()
+            print(many.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
 
 
 if __name__ == "__main__":
