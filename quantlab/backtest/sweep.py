@@ -73,6 +73,7 @@ from quantlab.backtest.engine import (
 from quantlab.backtest.result import _infer_ppy
 from quantlab.backtest.sizers import FixedFraction, apply_sizer
 from quantlab.errors import InvalidParameterError
+from quantlab.indicators._api import Spec, compute_rows
 
 __all__ = ["sweep", "SweepResult", "FastPath", "register_fast_path", "fast_path_for", "STATS"]
 
@@ -131,11 +132,11 @@ def fast_path_for(cls: type) -> FastPath | None:
     return _REGISTRY.get(cls)
 
 
-def _cross_prepare(ma: Callable[[Any, Any], Any]) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+def _cross_prepare(spec: Spec) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
     def prepare(data: pd.DataFrame, combos: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
         windows = sorted({int(c["fast"]) for c in combos} | {int(c["slow"]) for c in combos})
-        close = data["close"].to_numpy(dtype=np.float64)
-        values = np.stack([ma(close, w) for w in windows])  # (W, T): one row per distinct window
+        close = np.ascontiguousarray(data["close"].to_numpy(dtype=np.float64))
+        values = compute_rows(spec, close, windows)  # (W, T): one row per distinct window
         row = {w: i for i, w in enumerate(windows)}
         params = np.array([[row[int(c["fast"])], row[int(c["slow"])], 1.0 if c["short"] else 0.0]
                            for c in combos], dtype=np.float64).reshape(-1, 3)
@@ -144,12 +145,12 @@ def _cross_prepare(ma: Callable[[Any, Any], Any]) -> Callable[..., tuple[np.ndar
 
 
 def _register_builtins() -> None:
-    from quantlab import indicators as ind
+    from quantlab.indicators.overlap import EMA_SPEC, SMA_SPEC
     from quantlab.strategy.builtin import EmaCross, SmaCross
 
-    register_fast_path(SmaCross, FastPath(_cross_prepare(ind.sma), SK.cross_exposure_nb,
+    register_fast_path(SmaCross, FastPath(_cross_prepare(SMA_SPEC), SK.cross_exposure_nb,
                                           SK.cross_sweep_nb))
-    register_fast_path(EmaCross, FastPath(_cross_prepare(ind.ema), SK.cross_exposure_nb,
+    register_fast_path(EmaCross, FastPath(_cross_prepare(EMA_SPEC), SK.cross_exposure_nb,
                                           SK.cross_sweep_nb))
 
 
@@ -512,14 +513,17 @@ def _expand(strategy_cls: type, grid: Mapping[str, Any],
                                                 "a non-empty list of values", values))
         kind, spec = declared[name]
         axes[name] = [_check_param(name, _py(v), kind, spec, caller) for v in values]
+    for name, (kind, spec) in declared.items():  # parameters left at their default
+        if name not in axes:
+            axes[name] = [_check_param(name, spec.default, kind, spec, caller)]
     combos: list[dict[str, Any]] = []
     strategies: list[Any] = []
     skipped = {"check": 0, "constraint": 0}
-    names = list(axes)
+    order = list(axes)  # the grid's order (then defaults): rows come in this product order
     for values in itertools.product(*axes.values()):
-        kw = dict(zip(names, values, strict=True))
-        try:
-            strat = strategy_cls(**kw)
+        kw = dict(zip(order, values, strict=True))
+        try:  # each value was validated once above; only check() runs per combination
+            strat = strategy_cls._from_valid({name: kw[name] for name in declared})
         except InvalidParameterError:
             skipped["check"] += 1
             continue

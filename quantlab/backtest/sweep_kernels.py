@@ -23,7 +23,7 @@ import numpy as np
 
 from quantlab._jit import njit, prange
 from quantlab.backtest.kernels import REASON_END, simulate_nb, trades_nb
-from quantlab.backtest.orders import order_size_nb
+from quantlab.backtest.orders import _cash_cap, order_size_nb
 
 __all__ = ["RAW_STATS", "sweep_targets_nb", "cross_exposure_nb", "cross_sweep_nb"]
 
@@ -218,16 +218,7 @@ def _order_nb(q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees
 
 _N_STATE = 19  # per-combination state carried between time blocks (see _cross_block_nb)
 _BLOCK = 512  # bars per block: 50 moving averages x 512 bars x 8 B = 200 kB stays in L2
-
-
-@njit
-def _cross_target_nb(f, s, size, below):
-    """The target of a cross at one bar: ``size`` above, ``below`` under, NaN (hold) on a tie."""
-    if f > s:
-        return size
-    if f < s:
-        return below
-    return np.nan
+_ALL_IN = 1e-12  # |cash| / equity below which a long position counts as all in
 
 
 @njit
@@ -252,57 +243,166 @@ def _bar_stats_nb(eq, prev, n, s1, s2, down, peak, max_dd, floor):
 
 
 @njit
-def _cross_block_nb(st, mf, ms, t0, t1, below, warm, open_, close, fill_next_open, fee_rate,
-                    fee_fixed, slippage, size):
+def _first_cross_nb(mf, ms, d0, d1, up):
+    """First d in [d0, d1) with ``mf[d] > ms[d]`` (``up``) or ``mf[d] < ms[d]``; d1 if none.
+
+    Four comparisons are or-ed per step (one branch per four bars: the search is what the
+    sweep spends most of its time on, and its exit is the one unpredictable branch).
+    """
+    d = d0
+    if up:
+        while d + 4 <= d1:
+            if (mf[d] > ms[d]) | (mf[d + 1] > ms[d + 1]) | (mf[d + 2] > ms[d + 2]) | (mf[d + 3] > ms[d + 3]):
+                break
+            d += 4
+        while d < d1:
+            if mf[d] > ms[d]:
+                return d
+            d += 1
+    else:
+        while d + 4 <= d1:
+            if (mf[d] < ms[d]) | (mf[d + 1] < ms[d + 1]) | (mf[d + 2] < ms[d + 2]) | (mf[d + 3] < ms[d + 3]):
+                break
+            d += 4
+        while d < d1:
+            if mf[d] < ms[d]:
+                return d
+            d += 1
+    return d1
+
+
+@njit
+def _close_long_nb(q, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees):
+    """:func:`_order_nb` for target 0 from a long ``q > 0`` (needs ``slippage < 1``), written
+    out: the same operations in the same order, so the same numbers, without its branches.
+
+    Returns (cash, exit value, trade fees, order fee, 1.0 if the trade won).
+    """
+    pf = p * (1.0 - slippage)
+    d = -q
+    fee = q * pf * fee_rate + fee_fixed
+    cash -= d * pf + fee
+    x_val += q * pf
+    t_fees += fee
+    pnl = x_val - e_val - t_fees
+    return cash, x_val, t_fees, fee, 1.0 if pnl / e_val > 0.0 else 0.0
+
+
+@njit
+def _open_long_nb(w, p, cash, slippage, fee_rate, fee_fixed):
+    """:func:`_order_nb` for a target ``w > 0`` from flat with ``cash > 0`` (the all-in rule of
+    :func:`~quantlab.backtest.orders.order_size_nb` with leverage 1), written out.
+
+    Returns (cash, position, entry value, order fee, 1.0 if an order filled).
+    """
+    pf = p * (1.0 + slippage)
+    target = w * cash / pf
+    wanted = target
+    max_units = (cash - fee_fixed) / (pf * (1.0 + fee_rate))
+    if max_units < 0.0:
+        max_units = 0.0
+    if wanted > max_units:
+        wanted = max_units
+    if wanted == 0.0 or wanted <= 1e-12 * max(target, 1e-300):
+        return cash, 0.0, 0.0, 0.0, 0.0
+    d, _ = _cash_cap(wanted, pf, fee_rate, fee_fixed, cash, 0)
+    if d <= 0.0:
+        return cash, 0.0, 0.0, 0.0, 0.0
+    fee = d * pf * fee_rate + fee_fixed
+    cash -= d * pf + fee
+    return cash, d, d * pf, fee, 1.0
+
+
+@njit
+def _cross_block_nb(st, s1_pre, s2_pre, down_pre, mf, ms, t0, t1, below, warm, open_, close,
+                    fill_next_open, fee_rate, fee_fixed, slippage, size):
     """Run one combination over bars [t0, t1) from its state row ``st`` (written back).
 
     The target used at bar t was decided at bar d = t - 1 (fill at the next open) or d = t
-    (fill at the close), from the moving averages at d; orders start once d >= ``warm``. Two
-    tight scan loops (flat / in a position) run until the next order event, which is handled
-    out of the loop, so the hot loops stay small enough for the registers.
+    (fill at the close), from the moving averages at d; orders start once d >= ``warm``.
+    Between two order events nothing but the statistics moves:
+
+    * flat: equity is constant, so each bar adds a zero return; the next event is found by
+      :func:`_first_cross_nb` and the bars are counted in bulk;
+    * long and all in (``|cash| <= 1e-12 equity``): the return of each bar equals the price
+      return ``close_t / close_{t-1} - 1`` to ~1e-12 relative, so the sums of returns, of
+      squares and of squared losses come from the prefix sums ``*_pre`` (O(1) per segment);
+      only the drawdown is followed bar by bar;
+    * otherwise (shorts, partial size): the exact per-bar statistics of ``simulate_nb``.
+
+    The common events (opening a long from cash, closing it) are written out
+    (:func:`_open_long_nb`, :func:`_close_long_nb`); the others go through :func:`_order_nb`.
     """
     cash, q, last_w, prev, peak, max_dd, floor = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
     n, s1, s2, down, expo = st[7], st[8], st[9], st[10], st[11]
     closed, wins, fees_total, n_orders = st[12], st[13], st[14], st[15]
     e_val, x_val, t_fees = st[16], st[17], st[18]
     lag = 1 if fill_next_open else 0
-    w = np.nan
+    first = warm + lag  # the first bar that may carry an order
     t = t0
     while t < t1:
-        event = False
+        # the next order event te: the first bar from `first` on whose target is defined
+        # and differs from last_w
+        ts = t if t >= first else min(first, t1)
+        if last_w != last_w:  # no target yet: any strict inequality is an event
+            te = t1
+            for u in range(ts, t1):
+                if mf[u - lag] > ms[u - lag] or mf[u - lag] < ms[u - lag]:
+                    te = u
+                    break
+        elif last_w == size:  # long (or at the target size): the next fast < slow
+            te = _first_cross_nb(mf, ms, ts - lag, t1 - lag, False) + lag
+        else:  # the next fast > slow (two call sites: each inlined with a constant `up`)
+            te = _first_cross_nb(mf, ms, ts - lag, t1 - lag, True) + lag
+        # bars t .. te - 1: no order
         if q == 0.0:
-            # flat: equity == prev, so r == 0 exactly and the drawdown state cannot move
-            while t < t1:
-                d = t - lag
-                if d >= warm:
-                    w = _cross_target_nb(mf[d], ms[d], size, below)
-                    if w == w and w != last_w:
-                        event = True
-                        break
-                if prev != 0.0:
-                    n += 1.0
-                t += 1
+            if prev != 0.0:
+                n += te - t
+        elif q > 0.0 and prev > 0.0 and abs(cash) <= _ALL_IN * prev:
+            n += te - t
+            expo += te - t
+            s1 += s1_pre[te] - s1_pre[t]
+            s2 += s2_pre[te] - s2_pre[t]
+            down += down_pre[te] - down_pre[t]
+            for u in range(t, te):
+                eq = cash + q * close[u]
+                if eq > peak:
+                    peak = eq
+                    floor = peak * (1.0 + max_dd)
+                elif eq < floor:
+                    dd = eq / peak - 1.0
+                    if dd < max_dd:
+                        max_dd = dd
+                        floor = eq
+            if te > t:
+                prev = cash + q * close[te - 1]
         else:
-            while t < t1:
-                d = t - lag
-                if d >= warm:
-                    w = _cross_target_nb(mf[d], ms[d], size, below)
-                    if w == w and w != last_w:
-                        event = True
-                        break
-                eq = cash + q * close[t]
+            for u in range(t, te):
+                eq = cash + q * close[u]
                 n, s1, s2, down, peak, max_dd, floor = _bar_stats_nb(
                     eq, prev, n, s1, s2, down, peak, max_dd, floor)
                 prev = eq
                 expo += 1.0 if eq != 0.0 else 0.0
-                t += 1
-        if not event:
+        t = te
+        if t >= t1:
             break
         # the order event at bar t, then that bar's statistics
+        w = size if mf[t - lag] > ms[t - lag] else below
         last_w = w
         p = open_[t] if fill_next_open else close[t]
-        cash, q, e_val, x_val, t_fees, fee, filled, closes, win = _order_nb(
-            q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees)
+        if q > 0.0 and w == 0.0 and slippage < 1.0:
+            cash, x_val, t_fees, fee, win = _close_long_nb(q, p, cash, slippage, fee_rate,
+                                                           fee_fixed, e_val, x_val, t_fees)
+            q, filled, closes = 0.0, 1.0, 1.0
+        elif q == 0.0 and w > 0.0 and cash > 0.0 and w * cash / p > 0.0:
+            cash, q_new, e_new, fee, filled = _open_long_nb(w, p, cash, slippage, fee_rate,
+                                                            fee_fixed)
+            if filled != 0.0:
+                q, e_val, x_val, t_fees = q_new, e_new, 0.0, fee
+            closes, win = 0.0, 0.0
+        else:
+            cash, q, e_val, x_val, t_fees, fee, filled, closes, win = _order_nb(
+                q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees)
         fees_total += fee
         n_orders += filled
         closed += closes
@@ -329,15 +429,29 @@ def cross_sweep_nb(ma, params, warmups, open_, close, fill_next_open, init_cash,
     (cash account), no stops, lot size, minimum notional, funding or drift (an order when the
     target changes, sized by :func:`order_size_nb` at the close of the decision bar or the
     next open), reduced on the fly to ``RAW_STATS`` (trade PnL as :func:`trades_nb`). Equals
-    :func:`sweep_targets_nb` on the same exposures.
+    :func:`sweep_targets_nb` on the same exposures: exactly for the equity, drawdown,
+    trades, fees and counts; to ~1e-12 relative for the sums of returns behind the mean,
+    variance and downside deviation (all-in long stretches use prefix sums of the price
+    returns, see :func:`_cross_block_nb`).
 
     Memory-bandwidth bound if run one combination at a time (each streams two moving-average
     rows of T floats), so bars are processed in blocks of ``_BLOCK``: every combination
     (parallel over K) runs over the block while its moving averages sit in L2, carrying a
-    state row of ``_N_STATE`` floats to the next block. No per-bar allocation; O(K) memory.
+    state row of ``_N_STATE`` floats to the next block. No per-bar allocation; O(K + T) memory.
     """
     n_combos = params.shape[0]
     n_bars = ma.shape[1]
+    # prefix sums of the price returns r_t = close_t / close_{t-1} - 1 (t >= 1), of r_t^2 and
+    # of min(r_t, 0)^2: element t is the sum over bars < t
+    s1_pre = np.zeros(n_bars + 1)
+    s2_pre = np.zeros(n_bars + 1)
+    down_pre = np.zeros(n_bars + 1)
+    for t in range(1, n_bars):
+        r = close[t] / close[t - 1] - 1.0
+        lo = min(r, 0.0)
+        s1_pre[t + 1] = s1_pre[t] + r
+        s2_pre[t + 1] = s2_pre[t] + r * r
+        down_pre[t + 1] = down_pre[t] + lo * lo
     st = np.zeros((n_combos, _N_STATE))
     for k in range(n_combos):
         st[k, 0] = init_cash  # cash
@@ -349,9 +463,9 @@ def cross_sweep_nb(ma, params, warmups, open_, close, fill_next_open, init_cash,
         t1 = min(n_bars, t0 + _BLOCK)
         for k in prange(n_combos):
             below = -size if params[k, 2] != 0.0 else 0.0
-            _cross_block_nb(st[k], ma[int(params[k, 0])], ma[int(params[k, 1])], t0, t1, below,
-                            warmups[k], open_, close, fill_next_open, fee_rate, fee_fixed,
-                            slippage, size)
+            _cross_block_nb(st[k], s1_pre, s2_pre, down_pre, ma[int(params[k, 0])],
+                            ma[int(params[k, 1])], t0, t1, below, warmups[k], open_, close,
+                            fill_next_open, fee_rate, fee_fixed, slippage, size)
     out = np.empty((n_combos, _N_RAW))
     for k in range(n_combos):
         row = out[k]

@@ -47,7 +47,7 @@ from quantlab._jit import num_threads
 from quantlab._validate import as_float_array, check_aligned, check_int, message
 from quantlab.errors import InvalidParameterError
 
-__all__ = ["Spec", "compute", "Stream", "window_list"]
+__all__ = ["Spec", "compute", "compute_rows", "Stream", "window_list"]
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,32 @@ def compute(spec: Spec, inputs: dict[str, Any], params: dict[str, Any]) -> Any:
         return _wrap(spec, template, outs, was_1d)
     distinct = {w: _run_columns(spec, arrays, (w, *values[1:])) for w in dict.fromkeys(windows)}
     return _wrap_windows(spec, template, windows, distinct, was_1d)
+
+
+def compute_rows(spec: Spec, x: np.ndarray, windows: Sequence[int]) -> np.ndarray:
+    """One single-input, single-output indicator for many windows: (W, T) C-ordered array.
+
+    Row ``i`` equals ``spec``'s indicator of the 1-D float64 array ``x`` for ``windows[i]``
+    (the same kernel, each row written in place: no stacking copy). Windows are split into
+    one contiguous range per thread like :func:`compute`'s columns. For sweeps, which read
+    every window's series along time. No validation: callers pass checked windows and a
+    contiguous float64 ``x``.
+    """
+    out = np.empty((len(windows), x.shape[0]), dtype=np.float64)
+
+    def run(lo: int, hi: int) -> None:
+        for i in range(lo, hi):
+            w = int(windows[i])
+            spec.kernel(x, w, np.zeros(int(spec.state_size(w))), out[i])
+
+    workers = min(len(windows), num_threads())
+    if workers <= 1 or out.size < 200_000:
+        run(0, len(windows))
+    else:
+        bounds = np.linspace(0, len(windows), workers + 1).astype(int)
+        for future in [_pool().submit(run, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]:
+            future.result()
+    return out
 
 
 def _wrap(spec: Spec, template: Any, outs: list[np.ndarray], was_1d: bool) -> Any:

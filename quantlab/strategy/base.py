@@ -87,6 +87,16 @@ class Strategy:
         object.__setattr__(self, "_values", values)
         self.check()
 
+    @classmethod
+    def _from_valid(cls, values: dict[str, Any]) -> Strategy:
+        """An instance from parameter values already validated one by one (all declared
+        parameters, in declaration order); runs only :meth:`check`. For ``sweep``, which
+        validates each grid value once instead of once per combination."""
+        self = object.__new__(cls)
+        object.__setattr__(self, "_values", values)
+        self.check()
+        return self
+
     def check(self) -> None:
         """Validate constraints between parameters (override; raise InvalidParameterError)."""
 

@@ -78,6 +78,7 @@ def test_fast_path_is_not_inherited():
 @pytest.mark.parametrize("options", [
     {"fill": "close", "fee_bps": 10.0},
     {"fill": "next_open", "fee_bps": 5.0, "slippage_bps": 2.0, "size": 0.5, "init_cash": 1e4},
+    {"fill": "close", "fee_bps": 10.0, "fee_fixed": 2.0, "slippage_bps": 3.0, "init_cash": 1e4},
 ])
 def test_fused_rows_equal_backtest_stats(bars, options):
     res = sweep(SmaCross, bars, GRID, progress=False, **options)
@@ -97,6 +98,25 @@ def test_generic_and_fast_paths_equal_fused(bars):
     fast = sweep(SmaCross, bars, GRID, progress=False, **stops)
     assert fast.config["path"] == "fast"
     _assert_rows_match_backtest(fast, bars, [1, 9, fast.n_trials - 2], **stops)
+
+
+@pytest.mark.parametrize("opts", [
+    {"fill": "close", "fee_bps": 10.0, "fee_fixed": 400.0},   # fixed fee eats the cash
+    {"fill": "next_open", "fee_bps": 0.0, "slippage_bps": 1.0, "size": 1.0},
+])
+def test_fused_equals_generic_on_ties_and_ruinous_fees(opts):
+    """Flat price stretches make the moving averages tie (NaN targets: hold) and a fixed fee
+    larger than a trade's profit drives cash to zero: the fused kernel's special cases
+    (written-out long entries/exits, prefix-sum statistics) must fall back exactly."""
+    data = _bars(600, seed=11)
+    for col in ("open", "high", "low", "close"):
+        data.iloc[200:260, data.columns.get_loc(col)] = 100.0
+    grid = {"fast": [2, 3, 5], "slow": [4, 8, 13], "short": [False, True]}
+    fused = sweep(SmaCross, data, grid, progress=False, init_cash=1e4, **opts)
+    generic = sweep(SmaCross, data, grid, progress=False, use_fast_path=False, init_cash=1e4,
+                    **opts)
+    assert (fused.config["path"], generic.config["path"]) == ("fused", "generic")
+    pd.testing.assert_frame_equal(fused.table, generic.table, rtol=1e-12)
 
 
 class PandasMomentum(Strategy):
