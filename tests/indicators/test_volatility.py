@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
 from quantlab.errors import DataError, InvalidParameterError
+from quantlab.indicators import volatility
 from quantlab.indicators.volatility import (
     ATR,
     BBANDS,
@@ -241,6 +242,45 @@ def test_stream_equals_batch_every_prefix(n, window, seed, nan):
 def test_stream_long_run_crosses_recompute_points():
     c = ohlcv("walk1")["close"].to_numpy()[:2500]
     assert_stream_equals_batch(BBANDS(7), [c], bbands(c, 7))
+
+
+def run_in_chunks(spec, inputs, params, cuts):
+    """Run ``spec.kernel`` on consecutive pieces of ``inputs`` (split at ``cuts``) with one state."""
+    n = len(inputs[0])
+    state = np.zeros(int(spec.state_size(*params)))
+    outs = [np.full(n, -1.0) for _ in range(max(1, len(spec.outputs)))]
+    for lo, hi in zip([0, *cuts], [*cuts, n], strict=True):
+        spec.kernel(*[a[lo:hi] for a in inputs], *params, state, *[o[lo:hi] for o in outs])
+    return outs
+
+
+@pytest.mark.parametrize("window", [1, 3, 20])
+@pytest.mark.parametrize(
+    ("spec", "extra", "ohlc"),
+    [(volatility.VAR_SPEC, (), False), (volatility.STDDEV_SPEC, (1.5,), False),
+     (volatility.BBANDS_SPEC, (2.0,), False), (volatility.ZSCORE_SPEC, (), False),
+     (volatility.TRANGE_SPEC, None, True), (volatility.ATR_SPEC, (), True), (volatility.NATR_SPEC, (), True)],
+)
+def test_kernel_split_anywhere_equals_one_call(spec, extra, ohlc, window):
+    """State carrying, bit for bit: the fast loops (leaving bar read from the input) and the
+    general steps (read from the state's ring) agree, also around NaNs, a NaN run, a spike that
+    forces the exact recompute, a constant stretch, and calls that start mid-window."""
+    h, lo, c = (a[:2000].copy() for a in hlc("walk2"))
+    c[[100, 700, 701, 1500]] = np.nan
+    c[1000:1040] = np.nan
+    c[1200] = 1e8  # cancellation when it leaves the window
+    c[1300:1340] = c[1299]  # a constant window: exactly 0
+    inputs = [h, lo, c] if ohlc else [c]
+    params = () if extra is None else (window, *extra)
+    whole = run_in_chunks(spec, inputs, params, [])
+    cuts = sorted(np.random.default_rng(window).choice(np.arange(1, 2000), 40, replace=False).tolist())
+    for split in (cuts, list(range(1, 60)), [699, 700, 1001, 1039, 1041, 1201, 1203, 1220, 1221, 1222]):
+        for a, b in zip(run_in_chunks(spec, inputs, params, split), whole, strict=True):
+            np.testing.assert_array_equal(a, b)
+    if spec is volatility.VAR_SPEC:
+        assert (whole[0][1299 + window - 1 : 1340] == 0.0).all()
+        ok = ~np.isnan(whole[0])
+        np.testing.assert_allclose(whole[0][ok], (exact_std(c, window) ** 2)[ok], rtol=1e-9, atol=1e-300)
 
 
 # ---------------------------------------------------------------- bad input

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quantlab.errors import DataError, InvalidParameterError
-from quantlab.indicators.volume import AD, ADOSC, OBV, VWAP, ad, adosc, obv, vwap
+from quantlab.indicators.volume import AD, ADOSC, ADOSC_SPEC, OBV, VWAP, ad, adosc, obv, vwap
 from tests.indicators.oracle import (
     DATASETS,
     assert_matches_talib,
@@ -207,3 +207,22 @@ def test_misaligned_and_non_numeric():
         obv(df["close"], shifted)
     with pytest.raises(DataError, match="numeric"):
         ad(df["high"], df["low"], df["close"].astype(str), df["volume"])
+
+
+@pytest.mark.parametrize(("fast", "slow"), [(3, 10), (10, 3), (1, 1)])
+def test_adosc_kernel_split_anywhere_equals_one_call(fast, slow):
+    """State carrying, bit for bit, around NaN bars and across the end of the warm-up."""
+    d = ohlcv("walk1").iloc[:1500]
+    ins = [d[k].to_numpy().copy() for k in ("high", "low", "close", "volume")]
+    ins[2][[5, 300, 301, 900]] = np.nan
+    ins[3][[600]] = np.nan
+
+    def run(cuts):
+        state, out = np.zeros(4), np.full(1500, -1.0)
+        for lo, hi in zip([0, *cuts], [*cuts, 1500], strict=True):
+            ADOSC_SPEC.kernel(*[a[lo:hi] for a in ins], fast, slow, state, out[lo:hi])
+        return out
+
+    whole = run([])
+    for cuts in ([1, 2, 3, 7, 9, 11, 12, 300, 301, 302], sorted(range(13, 1500, 97))):
+        np.testing.assert_array_equal(run(cuts), whole)
