@@ -102,11 +102,13 @@ def _atr_warmup_nb(high, low, close, window, state, out):  # pragma: no cover - 
     return i
 
 
-@njit
+@njit(fastmath={"contract"})  # FMA contraction only: faster, at least as accurate
 def atr_nb(high, low, close, window, state, out):  # pragma: no cover - numba
-    """float64[:] x3 -> out float64[:]; Wilder smoothing (alpha = 1/window, ema_nb's arithmetic)
-    of the true range, seeded with the mean of the first `window` true ranges; NaN true-range
-    bars are skipped. Equals talib.ATR.
+    """float64[:] x3 -> out float64[:]; Wilder smoothing of the true range, seeded with the mean
+    of the first `window` true ranges (ema_nb's seed), then ATR_t = (1 - a) ATR_{t-1} + a TR_t
+    with a = 1/window, compiled with FMA contraction (one fused multiply-add on the
+    loop-carried chain; TA-Lib's ((n - 1) ATR + TR) / n agrees to ~1e-15 relative). NaN
+    true-range bars are skipped. Equals talib.ATR.
 
     state: [trange state (2), ema_nb state (3)].
     """
@@ -115,6 +117,7 @@ def atr_nb(high, low, close, window, state, out):  # pragma: no cover - numba
     if start == n:
         return
     alpha = 1.0 / window
+    beta = 1.0 - alpha
     atr = state[4]
     prev = state[1]
     valid = 0
@@ -136,7 +139,7 @@ def atr_nb(high, low, close, window, state, out):  # pragma: no cover - numba
         if s != s:
             os[j] = np.nan
             continue
-        atr = atr + alpha * (g - atr)
+        atr = beta * atr + alpha * g  # one FMA on the loop-carried chain
         os[j] = atr
         valid += 1
     state[0] += n - start
@@ -145,7 +148,7 @@ def atr_nb(high, low, close, window, state, out):  # pragma: no cover - numba
     state[4] = atr
 
 
-@njit
+@njit(fastmath={"contract"})  # FMA contraction only: faster, at least as accurate
 def natr_nb(high, low, close, window, state, out):  # pragma: no cover - numba
     """float64[:] x3 -> out float64[:]; 100 * ATR / close, NaN where close == 0.
     Equals talib.NATR (which writes 0.0 where close == 0).
@@ -160,6 +163,7 @@ def natr_nb(high, low, close, window, state, out):  # pragma: no cover - numba
     if start == n:
         return
     alpha = 1.0 / window
+    beta = 1.0 - alpha
     atr = state[4]
     prev = state[1]
     valid = 0
@@ -180,7 +184,7 @@ def natr_nb(high, low, close, window, state, out):  # pragma: no cover - numba
         if s != s:
             os[j] = np.nan
             continue
-        atr = atr + alpha * (g - atr)
+        atr = beta * atr + alpha * g  # one FMA on the loop-carried chain
         os[j] = (atr / c) * 100.0 if c != 0.0 else np.nan
         valid += 1
     state[0] += n - start
