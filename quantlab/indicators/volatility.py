@@ -148,49 +148,17 @@ def atr_nb(high, low, close, window, state, out):  # pragma: no cover - numba
     state[4] = atr
 
 
-@njit(fastmath={"contract"})  # FMA contraction only: faster, at least as accurate
+@njit
 def natr_nb(high, low, close, window, state, out):  # pragma: no cover - numba
     """float64[:] x3 -> out float64[:]; 100 * ATR / close, NaN where close == 0.
     Equals talib.NATR (which writes 0.0 where close == 0).
 
     state: as atr_nb.
     """
-    start = _atr_warmup_nb(high, low, close, window, state, out)
-    for i in range(start):
+    atr_nb(high, low, close, window, state, out)
+    for i in range(out.shape[0]):  # a second pass: it vectorizes (no loop-carried chain)
         c = close[i]
         out[i] = (out[i] / c) * 100.0 if c != 0.0 else np.nan
-    n = high.shape[0]
-    if start == n:
-        return
-    alpha = 1.0 / window
-    beta = 1.0 - alpha
-    atr = state[4]
-    prev = state[1]
-    valid = 0
-    hs, ls, cs, os = high[start:], low[start:], close[start:], out[start:]
-    for j in range(os.shape[0]):  # atr_nb's steady loop, normalized in the same pass
-        h = hs[j]
-        lo = ls[j]
-        c = cs[j]
-        g = h - lo
-        a = abs(prev - h)
-        b = abs(prev - lo)
-        prev = c
-        if a > g:
-            g = a
-        if b > g:
-            g = b
-        s = g + a + b
-        if s != s:
-            os[j] = np.nan
-            continue
-        atr = beta * atr + alpha * g  # one FMA on the loop-carried chain
-        os[j] = (atr / c) * 100.0 if c != 0.0 else np.nan
-        valid += 1
-    state[0] += n - start
-    state[1] = prev
-    state[2] += valid
-    state[4] = atr
 
 
 def rolling_var_state_size(window: int) -> int:
