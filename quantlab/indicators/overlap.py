@@ -298,6 +298,18 @@ def trima_nb(x, window, state, out):  # pragma: no cover - numba
 
 
 @njit
+def _kama_step_nb(v, period_roc, roc_sum, prev_kama, const_diff, const_max):  # pragma: no cover
+    """One KAMA update (TA-Lib's arithmetic): efficiency ratio -> smoothing constant -> step."""
+    if roc_sum <= period_roc or roc_sum == 0.0:
+        er = 1.0
+    else:
+        er = abs(period_roc / roc_sum)
+    sc = er * const_diff + const_max
+    sc *= sc
+    return ((v - prev_kama) * sc) + prev_kama
+
+
+@njit
 def kama_nb(x, window, state, out):  # pragma: no cover - numba
     """float64[:] -> out float64[:]; Kaufman adaptive MA (fast 2, slow 30); NaN bars skipped
     (equals computing on the valid values and reindexing). Equals talib.KAMA.
@@ -342,14 +354,7 @@ def kama_nb(x, window, state, out):  # pragma: no cover - numba
                 if pos == size:  # the ring wraps: the exact sum replaces the running one
                     pos = 0
                     roc_sum = fresh
-                period_roc = v - xw[j]
-                if roc_sum <= period_roc or roc_sum == 0.0:
-                    er = 1.0
-                else:
-                    er = abs(period_roc / roc_sum)
-                sc = er * const_diff + const_max
-                sc *= sc
-                prev_kama = ((v - prev_kama) * sc) + prev_kama
+                prev_kama = _kama_step_nb(v, v - xw[j], roc_sum, prev_kama, const_diff, const_max)
                 os[j] = prev_kama
                 done += 1
             seen += done
@@ -396,14 +401,8 @@ def kama_nb(x, window, state, out):  # pragma: no cover - numba
             roc_sum = fresh
         if k == window:
             prev_kama = last
-        period_roc = v - buf[pos]  # x_k - x_{k-n} (the oldest value in the ring)
-        if roc_sum <= period_roc or roc_sum == 0.0:
-            er = 1.0
-        else:
-            er = abs(period_roc / roc_sum)
-        sc = er * const_diff + const_max
-        sc *= sc
-        prev_kama = ((v - prev_kama) * sc) + prev_kama
+        # buf[pos] is the oldest value in the ring: x_{k-n}
+        prev_kama = _kama_step_nb(v, v - buf[pos], roc_sum, prev_kama, const_diff, const_max)
         out[i] = prev_kama
         i += 1
     state[0] = seen
