@@ -16,14 +16,23 @@ from numpy.lib.stride_tricks import sliding_window_view
 from quantlab.errors import DataError, InvalidParameterError
 from quantlab.indicators.statistics import (
     BETA,
+    BETA_SPEC,
     CORREL,
+    CORREL_SPEC,
     HURST,
+    HURST_SPEC,
     LINEARREG,
     LINEARREG_ANGLE,
+    LINEARREG_ANGLE_SPEC,
     LINEARREG_INTERCEPT,
+    LINEARREG_INTERCEPT_SPEC,
     LINEARREG_R2,
+    LINEARREG_R2_SPEC,
     LINEARREG_SLOPE,
+    LINEARREG_SLOPE_SPEC,
+    LINEARREG_SPEC,
     TSF,
+    TSF_SPEC,
     beta,
     correl,
     hurst,
@@ -347,3 +356,98 @@ def test_misaligned_and_non_numeric():
         beta(d["close"], other)
     with pytest.raises(DataError, match="numeric"):
         linearreg(pd.Series(["a", "b", "c"]), 2)
+
+
+# ---------------------------------------------------------------- kernels: split calls, long series
+_SPLIT_SPECS = [
+    (LINEARREG_SPEC, 1), (LINEARREG_SLOPE_SPEC, 1), (LINEARREG_INTERCEPT_SPEC, 1), (LINEARREG_ANGLE_SPEC, 1),
+    (TSF_SPEC, 1), (LINEARREG_R2_SPEC, 1), (CORREL_SPEC, 2), (BETA_SPEC, 2),
+]
+
+
+def _run_split(spec, inputs, window, cuts):
+    state = np.zeros(spec.state_size(window))
+    parts = []
+    for lo, hi in zip([0, *cuts], [*cuts, len(inputs[0])], strict=True):
+        out = np.empty(hi - lo)
+        spec.kernel(*[a[lo:hi] for a in inputs], window, state, out)
+        parts.append(out)
+    return np.concatenate(parts)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 400), window=st.integers(2, 40), seed=st.integers(0, 10_000))
+def test_kernels_split_anywhere_equal_one_call(n, window, seed):
+    # the kernels refit their running sums on blocks of `window` bars counted from the first bar
+    # ever seen, and restart after NaN stretches: any split of the input must give the same bits
+    rng = np.random.default_rng(seed)
+    x = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    y = x * np.exp(rng.normal(0, 0.01, n))
+    if n > 4:
+        x[rng.integers(0, n, 3)] = np.nan
+        a, b = sorted(rng.integers(0, n, 2))
+        y[a : a + (b - a) // 4] = np.nan  # a NaN stretch
+        x[rng.integers(0, n) :] = np.round(x[-1])  # a constant tail
+    cuts = sorted(rng.integers(0, n + 1, int(rng.integers(1, 6))).tolist())
+    for spec, k in _SPLIT_SPECS:
+        inputs = [x] if k == 1 else [x, y]
+        whole = _run_split(spec, inputs, window, [])
+        np.testing.assert_array_equal(_run_split(spec, inputs, window, cuts), whole, err_msg=spec.name)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(0, 300), window=st.integers(4, 40), seed=st.integers(0, 10_000))
+def test_hurst_kernel_split_anywhere_equal_one_call(n, window, seed):
+    rng = np.random.default_rng(seed)
+    x = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    if n > 4:
+        x[rng.integers(0, n, 2)] = np.nan
+    max_lag = int(rng.integers(2, window - 1))
+    params = (window, int(rng.integers(1, max_lag)), max_lag, True)
+    cuts = sorted(rng.integers(0, n + 1, int(rng.integers(1, 6))).tolist())
+    state_one, state_split = np.zeros(HURST_SPEC.state_size(*params)), np.zeros(HURST_SPEC.state_size(*params))
+    whole = np.empty(n)
+    HURST_SPEC.kernel(x, *params, state_one, whole)
+    parts = []
+    for lo, hi in zip([0, *cuts], [*cuts, n], strict=True):
+        out = np.empty(hi - lo)
+        HURST_SPEC.kernel(x[lo:hi], *params, state_split, out)
+        parts.append(out)
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    np.testing.assert_array_equal(state_split, state_one)
+
+
+def test_long_trending_series_keeps_exact_fit():
+    # 300k bars from 10 to ~1e4: rounding must not build up along the series (running sums are
+    # replaced by exact ones every window), nor scale with the price level
+    rng = np.random.default_rng(2)
+    close = 10 * np.exp(np.cumsum(rng.normal(2.3e-5, 0.01, 300_000)))
+    window = 20
+    seg = sliding_window_view(close, window)
+    t = np.arange(window) - (window - 1) / 2
+    centered = seg - seg.mean(axis=1, keepdims=True)
+    slope = (centered * t).sum(axis=1) / (t * t).sum()
+    fit_last = seg.mean(axis=1) + slope * t[-1]
+    top = seg.max(axis=1)
+    assert np.max(np.abs(linearreg_slope(close, window)[window - 1 :] - slope) / top) < 1e-15
+    assert np.max(np.abs(linearreg(close, window)[window - 1 :] - fit_last) / top) < 5e-15
+    r2 = (centered * t).sum(axis=1) ** 2 / ((t * t).sum() * (centered * centered).sum(axis=1))
+    np.testing.assert_allclose(linearreg_r2(close, window)[window - 1 :], r2, rtol=0, atol=1e-11)
+    x, y = close[:-1], close[1:] * np.exp(rng.normal(0, 0.001, len(close) - 1))
+    np.testing.assert_allclose(correl(x, y, 30), _exact_corr(x, y, 30), rtol=0, atol=1e-12)
+
+
+def test_linearreg_r2_quiet_window_after_a_jump():
+    # S_yy of a quiet window right after a large move cancels in running sums: R² must still
+    # match the two-pass value, and a window that became constant must give exactly 0
+    rng = np.random.default_rng(4)
+    quiet = 100.0 + np.cumsum(rng.normal(0, 1e-6, 40))
+    close = np.concatenate([np.linspace(50.0, 150.0, 30), 150 + quiet, np.full(20, 250.0)])
+    window = 10
+    ours = linearreg_r2(close, window)
+    t = np.arange(window)
+    for i in range(window - 1, len(close)):
+        seg = close[i - window + 1 : i + 1]
+        want = scipy.stats.linregress(t, seg).rvalue ** 2 if np.ptp(seg) > 0 else 0.0
+        assert ours[i] == pytest.approx(want, rel=1e-9, abs=1e-12), i
+    np.testing.assert_array_equal(ours[-11:], 0.0)
