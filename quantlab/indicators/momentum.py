@@ -23,7 +23,7 @@ from quantlab._jit import njit
 from quantlab._validate import check_int, message
 from quantlab.errors import InvalidParameterError
 from quantlab.indicators._api import Spec, Stream, compute, window_list
-from quantlab.indicators._rolling import rolling_extreme_nb, rolling_extreme_state_size
+from quantlab.indicators._rolling import rolling_max_min_nb, rolling_max_min_state_size
 from quantlab.indicators.overlap import ema_nb, sma_nb
 
 __all__ = [
@@ -108,21 +108,16 @@ def _stoch_block_nb(
     high, low, close, fastk_window, slowk_window, slowd_window, state, out_k, out_d
 ):  # pragma: no cover - numba
     n = close.shape[0]
-    # layout: [SMA %K (3 + slowk), SMA %D (3 + slowd), rolling max, rolling min]; the two
-    # rolling states share the rest equally (their size is _rolling's business)
+    # layout: [SMA %K (3 + slowk), SMA %D (3 + slowd), rolling_max_min_nb state]
     a = 3 + slowk_window
     b = a + 3 + slowd_window
-    r = b + (state.shape[0] - b) // 2
-    hh = np.empty(n)
-    ll = np.empty(n)
-    age = np.empty(n)
-    rolling_extreme_nb(high, fastk_window, True, False, state[b:r], hh, age)
-    rolling_extreme_nb(low, fastk_window, False, False, state[r:], ll, age)
     raw = out_k if slowk_window == 1 else np.empty(n)
-    for i in range(n):
+    ll = np.empty(n)
+    rolling_max_min_nb(high, low, fastk_window, state[b:], raw, ll)  # highest high into raw
+    for i in range(n):  # no loop-carried state: vectorizes
         c = close[i]
         lo = ll[i]
-        diff = (hh[i] - lo) / 100.0
+        diff = (raw[i] - lo) / 100.0
         if diff != 0.0:
             raw[i] = (c - lo) / diff
         else:
@@ -145,11 +140,12 @@ def stoch_nb(
     Window NaN policy (pandas rolling). Equals talib.STOCH (matypes 0); with slowk_window = 1
     equals talib.STOCHF.
 
-    state: [SMA %K state (3 + slowk), SMA %D state (3 + slowd), rolling max, rolling min state].
+    state: [SMA %K state (3 + slowk), SMA %D state (3 + slowd), rolling_max_min_nb state].
     """
     n = close.shape[0]
-    for a in range(0, n, _CHUNK):  # cache-sized blocks for the temporaries
-        b = min(n, a + _CHUNK)
+    step = max(_CHUNK, 16 * fastk_window)  # cache-sized blocks, long vs the window
+    for a in range(0, n, step):
+        b = min(n, a + step)
         _stoch_block_nb(
             high[a:b],
             low[a:b],
@@ -197,16 +193,11 @@ def stochrsi_nb(x, window, fastk_window, fastd_window, state, out_k, out_d):  # 
 
 @njit
 def _willr_block_nb(high, low, close, window, state, out):  # pragma: no cover - numba
-    n = close.shape[0]
-    r = state.shape[0] // 2  # [rolling max state, rolling min state]
-    hh = np.empty(n)
-    ll = np.empty(n)
-    age = np.empty(n)
-    rolling_extreme_nb(high, window, True, False, state[0:r], hh, age)
-    rolling_extreme_nb(low, window, False, False, state[r:], ll, age)
-    for i in range(n):
+    ll = np.empty(close.shape[0])
+    rolling_max_min_nb(high, low, window, state, out, ll)  # highest high into out
+    for i in range(close.shape[0]):  # no loop-carried state: vectorizes
         c = close[i]
-        h = hh[i]
+        h = out[i]
         diff = (h - ll[i]) * -0.01
         if diff != 0.0:
             r = (h - c) / diff
@@ -221,11 +212,12 @@ def willr_nb(high, low, close, window, state, out):  # pragma: no cover - numba
     (a close outside [low, high]), 0 when HH == LL.
     Window NaN policy (pandas rolling). Equals talib.WILLR.
 
-    state: [rolling max state, rolling min state].
+    state: rolling_max_min_nb state (rolling max of high, min of low).
     """
     n = close.shape[0]
-    for a in range(0, n, _CHUNK):  # cache-sized blocks for the temporaries
-        b = min(n, a + _CHUNK)
+    step = max(_CHUNK, 16 * window)  # cache-sized blocks for the temporaries, long vs the window
+    for a in range(0, n, step):
+        b = min(n, a + step)
         _willr_block_nb(high[a:b], low[a:b], close[a:b], window, state, out[a:b])
 
 
@@ -302,12 +294,17 @@ def lag_nb(x, window, mode, state, out):  # pragma: no cover - numba
             out[i] = _lag_op(x[i], buf[k % window], mode)
         else:
             out[i] = np.nan
+    # steady state on shifted views: x[i - window] would make numba wrap negative indices,
+    # which blocks SIMD; here both indices count up from 0
+    cur = x[head:]  # bars window .. n - 1 (none when n <= window)
+    old = x[: cur.shape[0]]  # bars 0 .. n - 1 - window
+    dst = out[head:]
     if mode == 0:
-        for i in range(head, n):
-            out[i] = x[i] - x[i - window]
+        for i in range(cur.shape[0]):
+            dst[i] = cur[i] - old[i]
     else:
-        for i in range(head, n):
-            out[i] = _lag_op(x[i], x[i - window], mode)
+        for i in range(cur.shape[0]):  # mode is loop-invariant: LLVM unswitches the loop
+            dst[i] = _lag_op(cur[i], old[i], mode)
     for i in range(max(0, n - window), n):
         buf[(seen + i) % window] = x[i]
     state[0] = seen + n
@@ -411,17 +408,58 @@ def mfi_nb(high, low, close, volume, window, state, out):  # pragma: no cover - 
 
 
 @njit
-def ultosc_nb(high, low, close, window1, window2, window3, state, out):  # pragma: no cover - numba
-    """float64[:] x3 -> out; 100 (4 A1 + 2 A2 + A3) / 7 with A_k = Σ BP / Σ TR over the k-th
-    shortest window (TA-Lib sorts the windows), BP = close - min(low, prev close), TR = TA-Lib's
-    true range; a term is dropped when its Σ TR is 0. Window NaN policy. Equals talib.ULTOSC.
+def _ultosc_term(h, lo, c, prev):  # pragma: no cover - numba
+    """(BP, TR, 0.0) of one bar, or (0.0, 0.0, 1.0) when either is NaN (BP and TR are dropped
+    together; a NaN close spoils the terms of bars t and t+1)."""
+    true_low = lo if lo < prev else prev
+    bp = c - true_low
+    tr = h - lo
+    tmp = abs(prev - h)
+    tr = tmp if tmp > tr else tr
+    tmp = abs(prev - lo)
+    tr = tmp if tmp > tr else tr
+    bad = (bp != bp) | (tr != tr) | (lo != lo) | (prev != prev)
+    return (0.0, 0.0, 1.0) if bad else (bp, tr, 0.0)
 
-    state: [bars seen, prev close, a1, b1, a2, b2, a3, b3, nan1, nan2, nan3, ring position,
-    ring(longest) BP, ring(longest) TR].
-    """
+
+@njit
+def _ultosc_terms_nb(high, low, close, pc, out_bp, out_tr, out_nan):  # pragma: no cover - numba
+    """_ultosc_term of each bar against the previous close (pc for bar 0). Vectorizes."""
+    n = close.shape[0]
+    if n == 0:
+        return
+    out_bp[0], out_tr[0], out_nan[0] = _ultosc_term(high[0], low[0], close[0], pc)
+    prev = close[: n - 1]  # views: bar i + 1 against close i, indices from 0
+    h = high[1:]
+    lo = low[1:]
+    c = close[1:]
+    bp = out_bp[1:]
+    tr = out_tr[1:]
+    bad = out_nan[1:]
+    for i in range(n - 1):
+        bp[i], tr[i], bad[i] = _ultosc_term(h[i], lo[i], c[i], prev[i])
+
+
+@njit
+def _ultosc_out_nb(a1, b1, a2, b2, a3, b3, out):  # pragma: no cover - numba
+    """100 (4 a1/b1 + 2 a2/b2 + a3/b3) / 7, a term dropped when its b is 0 (NaN b1 gives NaN)."""
+    for i in range(out.shape[0]):
+        r = 0.0
+        if b1[i] != 0.0:
+            r += 4.0 * (a1[i] / b1[i])
+        if b2[i] != 0.0:
+            r += 2.0 * (a2[i] / b2[i])
+        if b3[i] != 0.0:
+            r += a3[i] / b3[i]
+        out[i] = 100.0 * (r / 7.0)
+
+
+@njit
+def _ultosc_block_nb(high, low, close, window1, window2, window3, state, out):  # pragma: no cover - numba
     p1 = min(window1, window2, window3)
     p3 = max(window1, window2, window3)
     p2 = window1 + window2 + window3 - p1 - p3
+    n = close.shape[0]
     seen = int(state[0])
     pc = state[1]
     a1 = state[2]
@@ -430,93 +468,70 @@ def ultosc_nb(high, low, close, window1, window2, window3, state, out):  # pragm
     b2 = state[5]
     a3 = state[6]
     b3 = state[7]
-    n1 = int(state[8])
-    n2 = int(state[9])
-    n3 = int(state[10])
-    pos = int(state[11])
-    ring_a = state[12 : 12 + p3]
-    ring_b = state[12 + p3 :]
-    for i in range(close.shape[0]):
-        h = high[i]
-        lo = low[i]
-        c = close[i]
-        if seen == 0:
-            pc = c
-            seen = 1
-            out[i] = np.nan
-            continue
-        t = seen - 1  # index of this term
-        true_low = lo if lo < pc else pc
-        bp = c - true_low
-        tr = h - lo
-        tmp = abs(pc - h)
-        if tmp > tr:
-            tr = tmp
-        tmp = abs(pc - lo)
-        if tmp > tr:
-            tr = tmp
-        if lo != lo or pc != pc:
-            bp = np.nan
-            tr = np.nan
-        pc = c
-        # terms leaving each window (read before the ring slot is overwritten)
-        if t >= p1:
-            j = pos - p1
-            j = j + p3 if j < 0 else j
-            oa = ring_a[j]
-            if oa != oa:
-                n1 -= 1
-            else:
-                a1 -= oa
-                b1 -= ring_b[j]
-        if t >= p2:
-            j = pos - p2
-            j = j + p3 if j < 0 else j
-            oa = ring_a[j]
-            if oa != oa:
-                n2 -= 1
-            else:
-                a2 -= oa
-                b2 -= ring_b[j]
-        if t >= p3:
-            oa = ring_a[pos]
-            if oa != oa:
-                n3 -= 1
-            else:
-                a3 -= oa
-                b3 -= ring_b[pos]
-        if bp != bp or tr != tr:
-            n1 += 1
-            n2 += 1
-            n3 += 1
-            ring_a[pos] = np.nan
-            ring_b[pos] = np.nan
-        else:
-            a1 += bp
-            a2 += bp
-            a3 += bp
-            b1 += tr
-            b2 += tr
-            b3 += tr
-            ring_a[pos] = bp
-            ring_b[pos] = tr
-        pos += 1
-        if pos == p3:
-            pos = 0
-        seen += 1
-        if t + 1 < p3 or n1 + n2 + n3 > 0:
-            out[i] = np.nan
-            continue
-        o = 0.0
-        if b1 != 0.0:
-            o += 4.0 * (a1 / b1)
-        if b2 != 0.0:
-            o += 2.0 * (a2 / b2)
-        if b3 != 0.0:
-            o += a3 / b3
-        out[i] = 100.0 * (o / 7.0)
-    state[0] = seen
-    state[1] = pc
+    n1 = state[8]  # NaN terms in each window (small integers, exact as floats)
+    n2 = state[9]
+    n3 = state[10]
+    start = 0
+    if seen == 0 and n > 0:  # the very first bar only provides the previous close
+        pc = close[0]
+        out[0] = np.nan
+        start = 1
+    m = n - start  # terms of this call; the first one is term number t0
+    t0 = seen - 1 if seen > 0 else 0
+    # the previous p3 terms (zeros before the first: subtracting 0.0 is exact), then this call's;
+    # NaN terms are stored as 0.0 with a flag of 1.0, so the sums below need no NaN test
+    bp = np.empty(p3 + m)
+    tr = np.empty(p3 + m)
+    bad = np.empty(p3 + m)
+    bp[:p3] = state[11 : 11 + p3]
+    tr[:p3] = state[11 + p3 : 11 + 2 * p3]
+    bad[:p3] = state[11 + 2 * p3 : 11 + 3 * p3]
+    _ultosc_terms_nb(high[start:], low[start:], close[start:], pc, bp[p3:], tr[p3:], bad[p3:])
+    # terms entering and leaving each window as views, indices from 0 (no ring, no modulo)
+    new_a = bp[p3:]
+    new_b = tr[p3:]
+    new_f = bad[p3:]
+    old1_a = bp[p3 - p1 : p3 - p1 + m]
+    old1_b = tr[p3 - p1 : p3 - p1 + m]
+    old1_f = bad[p3 - p1 : p3 - p1 + m]
+    old2_a = bp[p3 - p2 : p3 - p2 + m]
+    old2_b = tr[p3 - p2 : p3 - p2 + m]
+    old2_f = bad[p3 - p2 : p3 - p2 + m]
+    old3_a = bp[0:m]
+    old3_b = tr[0:m]
+    old3_f = bad[0:m]
+    # running sums per bar, then the divisions in a separate loop that vectorizes (4 scalar
+    # divisions per bar would dominate); b1 = NaN marks a NaN output (warm-up or NaN in a window)
+    sa1 = np.empty(m)
+    sb1 = np.empty(m)
+    sa2 = np.empty(m)
+    sb2 = np.empty(m)
+    sa3 = np.empty(m)
+    sb3 = np.empty(m)
+    for i in range(m):
+        a = new_a[i]
+        b = new_b[i]
+        f = new_f[i]
+        # the order of TA-Lib's running sums: subtract the leaving term, then add the new one
+        a1 = (a1 - old1_a[i]) + a
+        b1 = (b1 - old1_b[i]) + b
+        n1 += f - old1_f[i]
+        a2 = (a2 - old2_a[i]) + a
+        b2 = (b2 - old2_b[i]) + b
+        n2 += f - old2_f[i]
+        a3 = (a3 - old3_a[i]) + a
+        b3 = (b3 - old3_b[i]) + b
+        n3 += f - old3_f[i]
+        sa1[i] = a1
+        sb1[i] = np.nan if (t0 + i + 1 < p3) | (n1 + n2 + n3 > 0.0) else b1
+        sa2[i] = a2
+        sb2[i] = b2
+        sa3[i] = a3
+        sb3[i] = b3
+    _ultosc_out_nb(sa1, sb1, sa2, sb2, sa3, sb3, out[start:])
+    state[0] = seen + n
+    if n > 0:
+        state[1] = close[n - 1]
     state[2] = a1
     state[3] = b1
     state[4] = a2
@@ -526,7 +541,25 @@ def ultosc_nb(high, low, close, window1, window2, window3, state, out):  # pragm
     state[8] = n1
     state[9] = n2
     state[10] = n3
-    state[11] = pos
+    state[11 : 11 + p3] = bp[m : m + p3]
+    state[11 + p3 : 11 + 2 * p3] = tr[m : m + p3]
+    state[11 + 2 * p3 : 11 + 3 * p3] = bad[m : m + p3]
+
+
+@njit
+def ultosc_nb(high, low, close, window1, window2, window3, state, out):  # pragma: no cover - numba
+    """float64[:] x3 -> out; 100 (4 A1 + 2 A2 + A3) / 7 with A_k = Σ BP / Σ TR over the k-th
+    shortest window (TA-Lib sorts the windows), BP = close - min(low, prev close), TR = TA-Lib's
+    true range; a term is dropped when its Σ TR is 0. Window NaN policy. Equals talib.ULTOSC.
+
+    state: [bars seen, prev close, a1, b1, a2, b2, a3, b3, NaN terms in each window (3), then
+    the last `longest` terms oldest first (0 before the first): BP, TR (both 0 for a NaN term)
+    and NaN flags (1.0 for a NaN term)].
+    """
+    n = close.shape[0]
+    for a in range(0, n, _CHUNK):  # cache-sized blocks for the temporaries
+        b = min(n, a + _CHUNK)
+        _ultosc_block_nb(high[a:b], low[a:b], close[a:b], window1, window2, window3, state, out[a:b])
 
 
 @njit(fastmath={"contract"})  # FMA contraction only: faster, at least as accurate
@@ -729,7 +762,7 @@ _HLC = ("high", "low", "close")
 
 
 def _stoch_size(fastk: int, slowk: int, slowd: int) -> int:
-    return 2 * rolling_extreme_state_size(fastk) + 6 + slowk + slowd
+    return rolling_max_min_state_size(fastk) + 6 + slowk + slowd
 
 
 RSI_SPEC = Spec("rsi", rsi_nb, ("close",), ("window",), lambda window: 4)
@@ -755,7 +788,7 @@ STOCHRSI_SPEC = Spec(
     lambda w, k, d: 4 + _stoch_size(k, 1, d), ("fastk", "fastd"),
 )  # fmt: skip
 WILLR_SPEC = Spec(
-    "willr", willr_nb, _HLC, ("window",), lambda window: 2 * rolling_extreme_state_size(window)
+    "willr", willr_nb, _HLC, ("window",), rolling_max_min_state_size
 )
 CCI_SPEC = Spec("cci", cci_nb, _HLC, ("window",), lambda window: 2 + window)
 MOM_SPEC = Spec("mom", mom_nb, ("close",), ("window",), lambda window: 1 + window)
@@ -769,7 +802,7 @@ ULTOSC_SPEC = Spec(
     ultosc_nb,
     _HLC,
     ("window1", "window2", "window3"),
-    lambda w1, w2, w3: 12 + 2 * max(w1, w2, w3),
+    lambda w1, w2, w3: 11 + 3 * max(w1, w2, w3),
 )
 TRIX_SPEC = Spec("trix", trix_nb, ("close",), ("window",), lambda window: 11)
 APO_SPEC = Spec("apo", apo_nb, ("close",), ("fast", "slow", "matype"), lambda f, s, m: 6 + f + s)

@@ -9,7 +9,11 @@ import numpy as np
 from quantlab._jit import njit
 from quantlab._validate import check_float, check_int
 from quantlab.indicators._api import Spec, Stream, compute, window_list
-from quantlab.indicators._rolling import rolling_extreme_nb, rolling_extreme_state_size
+from quantlab.indicators._rolling import (
+    rolling_argmax_argmin_nb,
+    rolling_max_min_nb,
+    rolling_max_min_state_size,
+)
 from quantlab.indicators.volatility import atr_nb
 
 __all__ = [
@@ -304,13 +308,77 @@ def _dmi_one_nb(high, low, close, window, which, state, out):  # pragma: no cove
 
 
 @njit
+def _di_nb(high, low, close, window, minus, state, out):  # pragma: no cover - numba
+    """float64[:] x3 -> out; +DI (``minus`` False) or -DI alone, the same arithmetic as
+    :func:`dmi_nb` without DX/ADX (their state fields stay 0). Equals talib.PLUS_DI / MINUS_DI.
+
+    state: as dmi_nb; only [valid bars seen, prev high, prev low, prev close, Σ+DM (+DI) or
+    Σ-DM (-DI), ΣTR] are used.
+    """
+    seen = state[0]
+    ph = state[1]
+    pl = state[2]
+    pc = state[3]
+    sdm = state[5] if minus else state[4]
+    st = state[6]
+    n = float(window)
+    m = high.shape[0]
+    i = 0
+    while i < m and seen < n:  # warm-up: first bar, then plain sums of bars 1 .. window - 1
+        h = high[i]
+        lo = low[i]
+        c = close[i]
+        out[i] = np.nan
+        i += 1
+        if h != h or lo != lo or c != c:
+            continue
+        if seen > 0.0:
+            diff_p = h - ph
+            diff_m = pl - lo
+            dm_m = diff_m if (diff_m > 0.0) & (diff_p < diff_m) else 0.0
+            dm_p = diff_p if (diff_p > 0.0) & (diff_p > diff_m) else 0.0
+            sdm += dm_m if minus else dm_p
+            st += max(h - lo, abs(h - pc), abs(lo - pc))
+        seen += 1.0
+        ph = h
+        pl = lo
+        pc = c
+    valid = 0
+    for j in range(i, m):  # steady state: Wilder sums (dmi_nb's arithmetic), one DM side only
+        h = high[j]
+        lo = low[j]
+        c = close[j]
+        if h != h or lo != lo or c != c:
+            out[j] = np.nan
+            continue
+        valid += 1
+        diff_p = h - ph
+        diff_m = pl - lo
+        ph = h
+        pl = lo
+        tr = max(h - lo, abs(h - pc), abs(lo - pc))
+        pc = c
+        dm_m = diff_m if (diff_m > 0.0) & (diff_p < diff_m) else 0.0
+        dm_p = diff_p if (diff_p > 0.0) & (diff_p > diff_m) else 0.0
+        sdm = sdm - sdm / n + (dm_m if minus else dm_p)
+        st = st - st / n + tr
+        out[j] = 100.0 * (sdm / st) if st != 0.0 else 0.0
+    state[0] = seen + valid
+    state[1] = ph
+    state[2] = pl
+    state[3] = pc
+    state[5 if minus else 4] = sdm
+    state[6] = st
+
+
+@njit
 def _plus_di_nb(high, low, close, window, state, out):  # pragma: no cover - numba
-    _dmi_one_nb(high, low, close, window, 0, state, out)
+    _di_nb(high, low, close, window, False, state, out)
 
 
 @njit
 def _minus_di_nb(high, low, close, window, state, out):  # pragma: no cover - numba
-    _dmi_one_nb(high, low, close, window, 1, state, out)
+    _di_nb(high, low, close, window, True, state, out)
 
 
 @njit
@@ -335,15 +403,11 @@ def aroon_nb(high, low, window, state, aroondown, aroonup):  # pragma: no cover 
     highest high over the last window + 1 bars) / window, newest bar winning ties (TA-Lib's
     AROON: equals talib.AROON). NaN policy of pandas rolling(window + 1).
 
-    state: [rolling max state (6 + window), rolling min state (6 + window)].
+    state: rolling_argmax_argmin_nb state for window + 1 bars.
     """
-    size = state.shape[0] // 2  # rolling_extreme_state_size(window + 1)
-    n = high.shape[0]
-    scratch = np.empty(n)
     factor = 100.0 / window
-    rolling_extreme_nb(high, window + 1, True, True, state[0:size], scratch, aroonup)
-    rolling_extreme_nb(low, window + 1, False, True, state[size : 2 * size], scratch, aroondown)
-    for i in range(n):
+    rolling_argmax_argmin_nb(high, low, window + 1, state, aroonup, aroondown)  # ages first
+    for i in range(high.shape[0]):
         aroonup[i] = factor * (window - aroonup[i])
         aroondown[i] = factor * (window - aroondown[i])
 
@@ -352,14 +416,10 @@ def aroon_nb(high, low, window, state, aroondown, aroonup):  # pragma: no cover 
 def aroonosc_nb(high, low, window, state, out):  # pragma: no cover - numba
     """float64[:] x2 -> out float64[:]; aroonup - aroondown = 100 (bars since low - bars since
     high) / window (equals talib.AROONOSC). state: as aroon_nb."""
-    size = state.shape[0] // 2  # rolling_extreme_state_size(window + 1)
-    n = high.shape[0]
-    scratch = np.empty(n)
-    age_low = np.empty(n)
+    age_low = np.empty(high.shape[0])
     factor = 100.0 / window
-    rolling_extreme_nb(high, window + 1, True, True, state[0:size], scratch, out)
-    rolling_extreme_nb(low, window + 1, False, True, state[size : 2 * size], scratch, age_low)
-    for i in range(n):
+    rolling_argmax_argmin_nb(high, low, window + 1, state, out, age_low)  # age of the high into out
+    for i in range(high.shape[0]):
         out[i] = factor * (age_low[i] - out[i])
 
 
@@ -421,30 +481,21 @@ def ichimoku_nb(high, low, close, tenkan, kijun, senkou, state,
     senkou_a = (tenkan + kijun) / 2, chikou = close (no shifts: no look-ahead).
     NaN policy of pandas rolling(window).
 
-    state: 6 rolling extreme states (max/min for each of the three windows).
+    state: 3 rolling_max_min_nb states (tenkan, kijun, senkou windows).
     """
     n = high.shape[0]
-    base = (state.shape[0] - 2 * (tenkan + kijun + senkou)) // 6  # rolling_extreme_state_size(w) - w
-    s1 = base + tenkan
-    s2 = base + kijun
-    s3 = base + senkou
-    hi = np.empty(n)
-    age = np.empty(n)
-    o = 0
-    rolling_extreme_nb(high, tenkan, True, False, state[o : o + s1], hi, age)
-    rolling_extreme_nb(low, tenkan, False, False, state[o + s1 : o + 2 * s1], out_tenkan, age)
-    o += 2 * s1
+    s1 = 3 + 2 * tenkan  # rolling_max_min_state_size(tenkan)
+    s2 = s1 + 3 + 2 * kijun
+    lo = np.empty(n)
+    rolling_max_min_nb(high, low, tenkan, state[0:s1], out_tenkan, lo)
     for i in range(n):
-        out_tenkan[i] = (hi[i] + out_tenkan[i]) / 2.0
-    rolling_extreme_nb(high, kijun, True, False, state[o : o + s2], hi, age)
-    rolling_extreme_nb(low, kijun, False, False, state[o + s2 : o + 2 * s2], out_kijun, age)
-    o += 2 * s2
+        out_tenkan[i] = (out_tenkan[i] + lo[i]) / 2.0
+    rolling_max_min_nb(high, low, kijun, state[s1:s2], out_kijun, lo)
     for i in range(n):
-        out_kijun[i] = (hi[i] + out_kijun[i]) / 2.0
-    rolling_extreme_nb(high, senkou, True, False, state[o : o + s3], hi, age)
-    rolling_extreme_nb(low, senkou, False, False, state[o + s3 : o + 2 * s3], out_b, age)
+        out_kijun[i] = (out_kijun[i] + lo[i]) / 2.0
+    rolling_max_min_nb(high, low, senkou, state[s2:], out_b, lo)
     for i in range(n):
-        out_b[i] = (hi[i] + out_b[i]) / 2.0
+        out_b[i] = (out_b[i] + lo[i]) / 2.0
         out_a[i] = (out_tenkan[i] + out_kijun[i]) / 2.0
         out_chikou[i] = close[i]
 
@@ -458,9 +509,9 @@ DX_SPEC = Spec("dx", _dx_nb, _HLC, ("window",), _dmi_state_size)
 ADX_SPEC = Spec("adx", _adx_nb, _HLC, ("window",), _dmi_state_size)
 ADXR_SPEC = Spec("adxr", _adxr_nb, _HLC, ("window",), _dmi_state_size)
 AROON_SPEC = Spec("aroon", aroon_nb, ("high", "low"), ("window",),
-                  lambda window: 2 * rolling_extreme_state_size(window + 1), ("aroondown", "aroonup"))
+                  lambda window: rolling_max_min_state_size(window + 1), ("aroondown", "aroonup"))
 AROONOSC_SPEC = Spec("aroonosc", aroonosc_nb, ("high", "low"), ("window",),
-                     lambda window: 2 * rolling_extreme_state_size(window + 1))
+                     lambda window: rolling_max_min_state_size(window + 1))
 SUPERTREND_SPEC = Spec("supertrend", supertrend_nb, _HLC, ("window", "k"), lambda window, k: 10,
                        ("supertrend", "direction"))
 ICHIMOKU_SPEC = Spec(
@@ -468,7 +519,7 @@ ICHIMOKU_SPEC = Spec(
     ichimoku_nb,
     _HLC,
     ("tenkan", "kijun", "senkou"),
-    lambda tenkan, kijun, senkou: 2 * sum(rolling_extreme_state_size(w) for w in (tenkan, kijun, senkou)),
+    lambda tenkan, kijun, senkou: sum(rolling_max_min_state_size(w) for w in (tenkan, kijun, senkou)),
     ("tenkan", "kijun", "senkou_a", "senkou_b", "chikou"),
 )
 

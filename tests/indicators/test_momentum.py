@@ -488,3 +488,57 @@ def test_misaligned_and_non_numeric_inputs():
         rsi(pd.Series(["a", "b", "c"]), 2)
     with pytest.raises(InvalidParameterError, match=r"update\(\) of STOCH takes 3 value"):
         STOCH().update(1.0, 2.0)
+
+
+# ---------------------------------------------------------------- block kernels (speed paths)
+def _tie_heavy(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Small integers (many ties) with NaN sprinkled in (no infinities: pandas' rolling max
+    treats them as NaN; test_trend checks them against the rescan kernel)."""
+    rng = np.random.default_rng(seed)
+    h = rng.integers(-3, 4, n).astype(float)
+    lo = rng.integers(-3, 4, n).astype(float)
+    if seed % 2:
+        h[rng.integers(0, n, 3)] = np.nan
+        lo[rng.integers(0, n, 2)] = np.nan
+    return h, lo
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 120), w=st.integers(1, 15), seed=st.integers(0, 10_000),
+       cuts=st.lists(st.integers(0, 120), max_size=6))
+def test_rolling_max_min_equals_pandas_for_any_split(n, w, seed, cuts):
+    """rolling_max_min_nb (van Herk / Gil-Werman blocks) called on arbitrary pieces of the input
+    equals pandas rolling(w).max() / .min(), NaN policy included."""
+    from quantlab.indicators._rolling import rolling_max_min_nb, rolling_max_min_state_size
+
+    h, lo = _tie_heavy(n, seed)
+    state = np.zeros(rolling_max_min_state_size(w))
+    hi_out, lo_out = np.empty(n), np.empty(n)
+    bounds = sorted({0, n, *(c for c in cuts if c < n)})
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        rolling_max_min_nb(h[a:b], lo[a:b], w, state, hi_out[a:b], lo_out[a:b])
+    np.testing.assert_array_equal(hi_out, pd.Series(h).rolling(w).max().to_numpy())
+    np.testing.assert_array_equal(lo_out, pd.Series(lo).rolling(w).min().to_numpy())
+
+
+def test_long_input_across_blocks_equals_pieces_and_talib():
+    """Inputs longer than the kernels' cache blocks (4096 bars), with NaN near block edges: one
+    batch call equals the kernel fed in uneven pieces, and TA-Lib where the window is NaN-free."""
+    from quantlab.indicators.momentum import STOCH_SPEC, ULTOSC_SPEC, WILLR_SPEC
+
+    h, lo, c, _ = _hlcv(10_000, 11)
+    np.testing.assert_allclose(willr(h, lo, c, 14)[13:], talib.WILLR(h, lo, c, 14)[13:], rtol=1e-9)
+    for a in (h, c):
+        a[[4090, 4095, 4096, 8191, 8200]] = np.nan
+    bounds = [0, 1, 5, 4000, 4097, 4098, 9000, 10_000]
+    for spec, params, batch in [
+        (WILLR_SPEC, (14,), [willr(h, lo, c, 14)]),
+        (STOCH_SPEC, (5, 3, 3), list(stoch(h, lo, c, 5, 3, 3))),
+        (ULTOSC_SPEC, (7, 14, 28), [ultosc(h, lo, c)]),
+    ]:
+        state = np.zeros(spec.state_size(*params))
+        outs = [np.empty(len(c)) for _ in batch]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            spec.kernel(h[a:b], lo[a:b], c[a:b], *params, state, *[o[a:b] for o in outs])
+        for got, want in zip(outs, batch, strict=True):
+            np.testing.assert_array_equal(got, want)

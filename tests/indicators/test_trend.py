@@ -328,3 +328,55 @@ def test_misaligned_and_non_numeric():
         aroon(d["high"].astype(str), d["low"])
     with pytest.raises(InvalidParameterError, match="shape"):
         supertrend(d["high"].to_numpy(), d["low"].to_numpy(), d[["close", "open"]].to_numpy())
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 120), w=st.integers(1, 15), seed=st.integers(0, 10_000),
+       cuts=st.lists(st.integers(0, 120), max_size=6))
+def test_rolling_argmax_argmin_equals_rescan_kernel_for_any_split(n, w, seed, cuts):
+    """The block kernels give the same values (rolling_max_min_nb) and ages with TA-Lib's AROON
+    tie rule, newest wins (rolling_argmax_argmin_nb, behind Aroon) as the rescan kernel, on
+    tie-heavy data with NaN and infinities, however the input is split."""
+    from quantlab.indicators._rolling import (
+        rolling_argmax_argmin_nb,
+        rolling_extreme_nb,
+        rolling_extreme_state_size,
+        rolling_max_min_nb,
+        rolling_max_min_state_size,
+    )
+
+    rng = np.random.default_rng(seed)
+    h = rng.integers(-3, 4, n).astype(float)
+    lo = rng.integers(-3, 4, n).astype(float)
+    if seed % 2:
+        h[rng.integers(0, n, 3)] = np.nan
+        lo[rng.integers(0, n, 2)] = np.nan
+    if seed % 3 == 0:
+        h[rng.integers(0, n, 2)] = -np.inf
+        lo[rng.integers(0, n, 2)] = np.inf
+    max_h, max_l, want_h, want_l = (np.empty(n) for _ in range(4))
+    rolling_extreme_nb(h, w, True, True, np.zeros(rolling_extreme_state_size(w)), max_h, want_h)
+    rolling_extreme_nb(lo, w, False, True, np.zeros(rolling_extreme_state_size(w)), max_l, want_l)
+    state = np.zeros(rolling_max_min_state_size(w))
+    values = np.zeros(rolling_max_min_state_size(w))
+    age_h, age_l, got_h, got_l = (np.empty(n) for _ in range(4))
+    bounds = sorted({0, n, *(c for c in cuts if c < n)})
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        rolling_argmax_argmin_nb(h[a:b], lo[a:b], w, state, age_h[a:b], age_l[a:b])
+        rolling_max_min_nb(h[a:b], lo[a:b], w, values, got_h[a:b], got_l[a:b])
+    np.testing.assert_array_equal(age_h, want_h)
+    np.testing.assert_array_equal(age_l, want_l)
+    np.testing.assert_array_equal(got_h, max_h)  # the values-only kernel too, infinities included
+    np.testing.assert_array_equal(got_l, max_l)
+
+
+def test_long_input_matches_talib_across_blocks():
+    """Longer than one steady-state block sequence many times over, with ties (rounded prices)."""
+    d = ohlcv("walk1")
+    h, lo, c = (np.round(np.tile(d[k].to_numpy(), 4), 1) for k in ("high", "low", "close"))
+    for w in (5, 14):
+        for ours, theirs in zip(aroon(h, lo, w), talib.AROON(h, lo, w), strict=True):
+            assert_matches_talib(ours, theirs)
+        assert_matches_talib(aroonosc(h, lo, w), talib.AROONOSC(h, lo, w))
+        assert_matches_talib(plus_di(h, lo, c, w), talib.PLUS_DI(h, lo, c, w))
+        assert_matches_talib(minus_di(h, lo, c, w), talib.MINUS_DI(h, lo, c, w))
