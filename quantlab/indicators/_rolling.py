@@ -7,8 +7,6 @@ import numpy as np
 from quantlab._jit import njit
 
 __all__ = [
-    "rolling_extreme_nb",
-    "rolling_extreme_state_size",
     "rolling_max_min_nb",
     "rolling_max_min_state_size",
     "rolling_argmax_argmin_nb",
@@ -16,77 +14,6 @@ __all__ = [
 
 
 _DIRECT_MAX = 8  # windows up to this length are scanned directly by rolling_argmax_argmin_nb
-
-
-def rolling_extreme_state_size(window: int) -> int:
-    """State length of :func:`rolling_extreme_nb` for ``window``."""
-    return 4 + window
-
-
-@njit
-def _better(b, ext, is_max, ties_win):  # pragma: no cover - numba
-    if is_max:
-        return b > ext or (ties_win and b == ext)
-    return b < ext or (ties_win and b == ext)
-
-
-@njit
-def rolling_extreme_nb(x, window, is_max, rescan_newest, state, out_value, out_age):  # pragma: no cover - numba
-    """Rolling max (``is_max``) or min over ``window`` bars, and bars since it occurred.
-
-    float64[:] -> out_value, out_age float64[:]; NaN until `window` values and while a NaN is in
-    the window (pandas ``rolling(window).max()`` policy; out_value equals it). When the extreme
-    leaves the window the window is rescanned (TA-Lib's method: amortized O(1) on typical data).
-    Ties: a new bar equal to the extreme becomes the extreme (TA-Lib's ``>=``); on a rescan the
-    oldest tied bar wins unless ``rescan_newest`` (TA-Lib's MAX/MIN/MAXINDEX rescan with ``>``,
-    AROON with ``>=``).
-
-    state: [bars seen, extreme, absolute index of extreme, NaNs in window, ring(window)] where
-    the ring holds the last `window` inputs at slot (absolute bar index % window).
-    """
-    n = x.shape[0]
-    seen = int(state[0])
-    ext = state[1]
-    ext_k = int(state[2]) if seen > 0 else -1
-    nans = int(state[3])
-    buf = state[4:]
-    for i in range(n):
-        k = seen + i
-        v = x[i]
-        if k >= window:
-            old = x[i - window] if i >= window else buf[(k - window) % window]
-            if old != old:
-                nans -= 1
-        if v != v:
-            nans += 1
-        if ext_k <= k - window:  # the extreme left the window (or none yet): rescan oldest -> newest
-            ext_k = -1
-            first = k - window + 1 if k - window + 1 > 0 else 0
-            for j in range(first, min(seen, k + 1)):  # bars of previous calls, from the ring
-                b = buf[j % window]
-                if b == b and (ext_k < 0 or _better(b, ext, is_max, rescan_newest)):
-                    ext = b
-                    ext_k = j
-            for j in range(max(first, seen), k + 1):  # bars of this call, from x
-                b = x[j - seen]
-                if b == b and (ext_k < 0 or _better(b, ext, is_max, rescan_newest)):
-                    ext = b
-                    ext_k = j
-        elif v == v and _better(v, ext, is_max, True):
-            ext = v
-            ext_k = k
-        if k + 1 >= window and nans == 0 and ext_k >= 0:
-            out_value[i] = ext
-            out_age[i] = k - ext_k
-        else:
-            out_value[i] = np.nan
-            out_age[i] = np.nan
-    for i in range(max(0, n - window), n):
-        buf[(seen + i) % window] = x[i]
-    state[0] = seen + n
-    state[1] = ext
-    state[2] = ext_k
-    state[3] = nans
 
 
 def rolling_max_min_state_size(window: int) -> int:
@@ -100,7 +27,7 @@ def rolling_max_min_nb(high, low, window, state, out_max, out_min):  # pragma: n
 
     float64[:] x2 -> out_max, out_min float64[:]; each NaN until `window` values and while a NaN
     of its own input is in the window (pandas ``rolling(window).max()`` / ``.min()`` policy; equal
-    to them). Faster than :func:`rolling_extreme_nb` when the bar of the extreme is not needed:
+    to them). (TA-Lib's MAX/MIN/WILLR use the same method):
     van Herk / Gil-Werman blocks (see :func:`_max_min_blocks_nb`), 3 comparisons per bar and
     input whatever the data, no rescans.
 
@@ -253,7 +180,8 @@ def rolling_argmax_argmin_nb(high, low, window, state, age_max, age_min):  # pra
     """Bars since the newest rolling max of ``high`` and since the newest rolling min of ``low``.
 
     float64[:] x2 -> age_max, age_min float64[:] in [0, window - 1]; ties go to the newest bar
-    (equals :func:`rolling_extreme_nb` with ``rescan_newest``, which is TA-Lib's AROON rule, and
+    (TA-Lib's AROON rule; tests check it against the rescan algorithm in
+    ``tests/indicators/oracle.py``), and
     is a function of the window alone). Each NaN until `window` values and while a NaN of its
     own input is in the window (pandas rolling policy). Same van Herk / Gil-Werman blocks as
     :func:`rolling_max_min_nb`, carrying the bar of each partial extreme (windows of at most

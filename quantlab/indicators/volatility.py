@@ -14,7 +14,7 @@ import numpy as np
 from quantlab._jit import njit
 from quantlab._validate import check_float, check_int
 from quantlab.indicators._api import Spec, Stream, compute, window_list
-from quantlab.indicators._rolling import rolling_extreme_nb, rolling_extreme_state_size
+from quantlab.indicators._rolling import rolling_max_min_nb, rolling_max_min_state_size
 from quantlab.indicators.overlap import _ring_or_x, ema_step_nb
 
 __all__ = [
@@ -438,10 +438,8 @@ def keltner_nb(high, low, close, window, k, atr_window, state, upper, middle, lo
 def donchian_nb(high, low, window, state, upper, middle, lower):  # pragma: no cover - numba
     """float64[:] x2 -> upper, middle, lower float64[:]; rolling max of high, (upper + lower)/2,
     rolling min of low over `window` bars; pandas ``rolling(window).max()/.min()`` NaN policy.
-    state: [rolling max state, rolling min state], each rolling_extreme_state_size(window)."""
-    size = state.shape[0] // 2
-    rolling_extreme_nb(high, window, True, False, state[0:size], upper, middle)  # ages go to scratch
-    rolling_extreme_nb(low, window, False, False, state[size : 2 * size], lower, middle)
+    state: rolling_max_min_nb's (values only: van Herk / Gil-Werman blocks)."""
+    rolling_max_min_nb(high, low, window, state, upper, lower)
     for i in range(high.shape[0]):
         middle[i] = (upper[i] + lower[i]) * 0.5
 
@@ -474,7 +472,7 @@ DONCHIAN_SPEC = Spec(
     donchian_nb,
     ("high", "low"),
     ("window",),
-    lambda window: 2 * rolling_extreme_state_size(window),
+    rolling_max_min_state_size,
     ("upper", "middle", "lower"),
 )
 

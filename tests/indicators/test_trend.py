@@ -339,11 +339,10 @@ def test_rolling_argmax_argmin_equals_rescan_kernel_for_any_split(n, w, seed, cu
     tie-heavy data with NaN and infinities, however the input is split."""
     from quantlab.indicators._rolling import (
         rolling_argmax_argmin_nb,
-        rolling_extreme_nb,
-        rolling_extreme_state_size,
         rolling_max_min_nb,
         rolling_max_min_state_size,
     )
+    from tests.indicators.oracle import rolling_extreme_nb, rolling_extreme_state_size
 
     rng = np.random.default_rng(seed)
     h = rng.integers(-3, 4, n).astype(float)
