@@ -217,7 +217,7 @@ def _order_nb(q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees
 
 
 _N_STATE = 19  # per-combination state carried between time blocks (see _cross_block_nb)
-_BLOCK = 512  # bars per block: 50 moving averages x 512 bars x 8 B = 200 kB stays in L2
+_BLOCK = 1024  # bars per block: 50 moving averages x 1024 bars x 8 B = 400 kB stays in L2
 _ALL_IN = 1e-12  # |cash| / equity below which a long position counts as all in
 
 
@@ -250,24 +250,18 @@ def _first_cross_nb(mf, ms, d0, d1, up):
     sweep spends most of its time on, and its exit is the one unpredictable branch).
     """
     d = d0
-    if up:
-        while d + 4 <= d1:
-            if (mf[d] > ms[d]) | (mf[d + 1] > ms[d + 1]) | (mf[d + 2] > ms[d + 2]) | (mf[d + 3] > ms[d + 3]):
-                break
-            d += 4
-        while d < d1:
-            if mf[d] > ms[d]:
-                return d
-            d += 1
-    else:
-        while d + 4 <= d1:
-            if (mf[d] < ms[d]) | (mf[d + 1] < ms[d + 1]) | (mf[d + 2] < ms[d + 2]) | (mf[d + 3] < ms[d + 3]):
-                break
-            d += 4
-        while d < d1:
-            if mf[d] < ms[d]:
-                return d
-            d += 1
+    while d + 4 <= d1:
+        if up:
+            c0, c1, c2, c3 = mf[d] > ms[d], mf[d + 1] > ms[d + 1], mf[d + 2] > ms[d + 2], mf[d + 3] > ms[d + 3]
+        else:
+            c0, c1, c2, c3 = mf[d] < ms[d], mf[d + 1] < ms[d + 1], mf[d + 2] < ms[d + 2], mf[d + 3] < ms[d + 3]
+        if c0 | c1 | c2 | c3:  # the offset of the first hit without a branch per bar
+            return d + (0 if c0 else (1 if c1 else (2 if c2 else 3)))
+        d += 4
+    while d < d1:
+        if (mf[d] > ms[d]) if up else (mf[d] < ms[d]):
+            return d
+        d += 1
     return d1
 
 
