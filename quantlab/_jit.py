@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import numba
 from numba import prange
 
-__all__ = ["njit", "prange", "JIT_DISABLED", "num_threads"]
+__all__ = ["njit", "prange", "JIT_DISABLED", "num_threads", "trailing_zeros"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,3 +60,13 @@ def njit(*args: Any, parallel: bool = False, **kwargs: Any) -> Any:
 def num_threads() -> int:
     """Number of threads numba's parallel kernels use (1 when JIT is disabled)."""
     return 1 if JIT_DISABLED else int(numba.get_num_threads())
+
+
+if JIT_DISABLED:
+    def trailing_zeros(x: Any) -> int:
+        """Number of trailing zero bits of a non-zero unsigned integer (pure Python twin)."""
+        v = int(x)
+        return (v & -v).bit_length() - 1
+else:
+    # an LLVM cttz intrinsic, callable from kernels only (one instruction on x86-64)
+    from numba.cpython.unsafe.numbers import trailing_zeros  # noqa: F401

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quantlab._jit import njit, prange
+from quantlab._jit import njit, prange, trailing_zeros
 from quantlab.backtest.kernels import REASON_END, simulate_nb, trades_nb
 from quantlab.backtest.orders import _cash_cap, order_size_nb
 
@@ -243,29 +243,6 @@ def _bar_stats_nb(eq, prev, n, s1, s2, down, peak, max_dd, floor):
 
 
 @njit
-def _first_cross_nb(mf, ms, d0, d1, up):
-    """First d in [d0, d1) with ``mf[d] > ms[d]`` (``up``) or ``mf[d] < ms[d]``; d1 if none.
-
-    Four comparisons are or-ed per step (one branch per four bars: the search is what the
-    sweep spends most of its time on, and its exit is the one unpredictable branch).
-    """
-    d = d0
-    while d + 4 <= d1:
-        if up:
-            c0, c1, c2, c3 = mf[d] > ms[d], mf[d + 1] > ms[d + 1], mf[d + 2] > ms[d + 2], mf[d + 3] > ms[d + 3]
-        else:
-            c0, c1, c2, c3 = mf[d] < ms[d], mf[d + 1] < ms[d + 1], mf[d + 2] < ms[d + 2], mf[d + 3] < ms[d + 3]
-        if c0 | c1 | c2 | c3:  # the offset of the first hit without a branch per bar
-            return d + (0 if c0 else (1 if c1 else (2 if c2 else 3)))
-        d += 4
-    while d < d1:
-        if (mf[d] > ms[d]) if up else (mf[d] < ms[d]):
-            return d
-        d += 1
-    return d1
-
-
-@njit
 def _close_long_nb(q, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees):
     """:func:`_order_nb` for target 0 from a long ``q > 0`` (needs ``slippage < 1``), written
     out: the same operations in the same order, so the same numbers, without its branches.
@@ -307,17 +284,63 @@ def _open_long_nb(w, p, cash, slippage, fee_rate, fee_fixed):
     return cash, d, d * pf, fee, 1.0
 
 
+
 @njit
-def _cross_block_nb(st, s1_pre, s2_pre, down_pre, mf, ms, t0, t1, below, warm, open_, close,
-                    fill_next_open, fee_rate, fee_fixed, slippage, size):
+def _build_masks_nb(mf, ms, t0, t1, lag, gt, lt):
+    """Byte j of ``gt`` / ``lt`` (uint64 words seen as bytes) = 1 where ``mf[d] > ms[d]`` /
+    ``mf[d] < ms[d]`` for d = t0 + j - lag (0 before d = 0 and past the block); returns the
+    number of words. A branch-free loop that vectorizes: the search for the next cross then
+    reads 8 bars a word (:func:`_next_bit_nb`) instead of comparing bar by bar."""
+    n = t1 - t0
+    nw = (n + 7) // 8
+    g8 = gt.view(np.uint8)
+    l8 = lt.view(np.uint8)
+    base = t0 - lag
+    j0 = -base if base < 0 else 0
+    for j in range(j0):
+        g8[j] = 0
+        l8[j] = 0
+    a = mf[base + j0: base + n]
+    b = ms[base + j0: base + n]
+    gg = g8[j0:n]
+    ll = l8[j0:n]
+    for j in range(a.shape[0]):
+        gg[j] = a[j] > b[j]
+        ll[j] = a[j] < b[j]
+    for j in range(n, nw * 8):
+        g8[j] = 0
+        l8[j] = 0
+    return nw
+
+
+@njit
+def _next_bit_nb(mask, nw, p):
+    """Index of the first non-zero byte >= p in ``mask[:nw]`` (8 bytes a word, little-endian:
+    byte j of the block is bits 8 (j % 8) .. of word j // 8); 8 nw if none."""
+    w = p >> 3
+    if w >= nw:
+        return nw * 8
+    x = mask[w] & (~np.uint64(0) << np.uint64((p & 7) * 8))
+    while x == 0:
+        w += 1
+        if w >= nw:
+            return nw * 8
+        x = mask[w]
+    return (w << 3) + (int(trailing_zeros(x)) >> 3)
+
+
+@njit
+def _cross_block_nb(st, gt, lt, s1_pre, s2_pre, down_pre, mf, ms, t0, t1, below, warm, open_,
+                    close, fill_next_open, fee_rate, fee_fixed, slippage, size):
     """Run one combination over bars [t0, t1) from its state row ``st`` (written back).
 
     The target used at bar t was decided at bar d = t - 1 (fill at the next open) or d = t
     (fill at the close), from the moving averages at d; orders start once d >= ``warm``.
     Between two order events nothing but the statistics moves:
 
-    * flat: equity is constant, so each bar adds a zero return; the next event is found by
-      :func:`_first_cross_nb` and the bars are counted in bulk;
+    * flat: equity is constant, so each bar adds a zero return; the bars are counted in
+      bulk. The next event is the next non-zero byte of the block's cross masks ``gt`` /
+      ``lt`` (:func:`_build_masks_nb`, built once per block), found 8 bars at a time;
     * long and all in (``|cash| <= 1e-12 equity``): the return of each bar equals the price
       return ``close_t / close_{t-1} - 1`` to ~1e-12 relative, so the sums of returns, of
       squares and of squared losses come from the prefix sums ``*_pre`` (O(1) per segment);
@@ -334,20 +357,19 @@ def _cross_block_nb(st, s1_pre, s2_pre, down_pre, mf, ms, t0, t1, below, warm, o
     lag = 1 if fill_next_open else 0
     first = warm + lag  # the first bar that may carry an order
     t = t0
+    nw = _build_masks_nb(mf, ms, t0, t1, lag, gt, lt)
     while t < t1:
-        # the next order event te: the first bar from `first` on whose target is defined
-        # and differs from last_w
-        ts = t if t >= first else min(first, t1)
+        # the next order event te: the first bar from `first` on whose target is defined and
+        # differs from last_w (byte p of the masks is bar t0 + p)
+        p = (t if t >= first else min(first, t1)) - t0
         if last_w != last_w:  # no target yet: any strict inequality is an event
+            te = t0 + min(_next_bit_nb(gt, nw, p), _next_bit_nb(lt, nw, p))
+        elif last_w == size:
+            te = t0 + _next_bit_nb(lt, nw, p)
+        else:
+            te = t0 + _next_bit_nb(gt, nw, p)
+        if te > t1:
             te = t1
-            for u in range(ts, t1):
-                if mf[u - lag] > ms[u - lag] or mf[u - lag] < ms[u - lag]:
-                    te = u
-                    break
-        elif last_w == size:  # long (or at the target size): the next fast < slow
-            te = _first_cross_nb(mf, ms, ts - lag, t1 - lag, False) + lag
-        else:  # the next fast > slow (two call sites: each inlined with a constant `up`)
-            te = _first_cross_nb(mf, ms, ts - lag, t1 - lag, True) + lag
         # bars t .. te - 1: no order
         if q == 0.0:
             if prev != 0.0:
@@ -431,7 +453,8 @@ def cross_sweep_nb(ma, params, warmups, open_, close, fill_next_open, init_cash,
     Memory-bandwidth bound if run one combination at a time (each streams two moving-average
     rows of T floats), so bars are processed in blocks of ``_BLOCK``: every combination
     (parallel over K) runs over the block while its moving averages sit in L2, carrying a
-    state row of ``_N_STATE`` floats to the next block. No per-bar allocation; O(K + T) memory.
+    state row of ``_N_STATE`` floats to the next block, with 2 KB of cross masks per
+    combination (:func:`_build_masks_nb`). No per-bar allocation; O(K + T) memory.
     """
     n_combos = params.shape[0]
     n_bars = ma.shape[1]
@@ -447,6 +470,7 @@ def cross_sweep_nb(ma, params, warmups, open_, close, fill_next_open, init_cash,
         s2_pre[t + 1] = s2_pre[t] + r * r
         down_pre[t + 1] = down_pre[t] + lo * lo
     st = np.zeros((n_combos, _N_STATE))
+    masks = np.zeros((n_combos, 2, (_BLOCK + 7) // 8), dtype=np.uint64)
     for k in range(n_combos):
         st[k, 0] = init_cash  # cash
         st[k, 2] = np.nan  # last target
@@ -457,8 +481,8 @@ def cross_sweep_nb(ma, params, warmups, open_, close, fill_next_open, init_cash,
         t1 = min(n_bars, t0 + _BLOCK)
         for k in prange(n_combos):
             below = -size if params[k, 2] != 0.0 else 0.0
-            _cross_block_nb(st[k], s1_pre, s2_pre, down_pre, ma[int(params[k, 0])],
-                            ma[int(params[k, 1])], t0, t1, below, warmups[k], open_, close,
+            _cross_block_nb(st[k], masks[k, 0], masks[k, 1], s1_pre, s2_pre, down_pre,
+                            ma[int(params[k, 0])], ma[int(params[k, 1])], t0, t1, below, warmups[k], open_, close,
                             fill_next_open, fee_rate, fee_fixed, slippage, size)
     out = np.empty((n_combos, _N_RAW))
     for k in range(n_combos):
