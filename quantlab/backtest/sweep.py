@@ -27,6 +27,7 @@ itself (not inherited: a subclass that changes ``signal`` must not inherit it) o
         prepare=lambda data, combos: (inputs, params),
         exposure_nb=my_exposure_nb,           # numba: (inputs, params, out) -> None
         fused_nb=None,                        # optional, see cross_sweep_nb
+        fused_prepare=None,                   # optional: inputs of fused_nb (default prepare)
     )
 
 * ``prepare(data, combos)`` gets the single-asset OHLCV frame and the list of parameter
@@ -43,6 +44,7 @@ Only single-asset data uses fast paths; multi-asset data always takes the generi
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import math
@@ -103,14 +105,21 @@ class FastPath:
     exposure_nb : numba function
         ``exposure_nb(inputs, params, out)`` fills ``out`` (K, T) with exposures equal to
         ``signal(data)`` of each combination.
-    fused_nb : numba function, optional
-        A kernel with the signature of :func:`~quantlab.backtest.sweep_kernels.cross_sweep_nb`
-        fusing exposure, simulation and statistics (simple options only).
+    fused_nb : callable, optional
+        ``fused_nb(inputs, params, warmups, open_, close, fill_next_open, init_cash,
+        fee_rate, fee_fixed, slippage, size) -> (K, 13)`` fusing exposure, simulation and
+        statistics (simple options only), as
+        :func:`~quantlab.backtest.sweep_kernels.cross_sweep_nb` with its ``kind`` bound.
+    fused_prepare : callable, optional
+        Like ``prepare``, for ``fused_nb``'s ``inputs`` (the crosses pass their distinct
+        windows: the fused kernel computes the moving averages block by block itself).
     """
 
     prepare: Callable[[pd.DataFrame, list[dict[str, Any]]], tuple[np.ndarray, np.ndarray]]
     exposure_nb: Callable[..., None]
     fused_nb: Callable[..., np.ndarray] | None = None
+    fused_prepare: Callable[[pd.DataFrame, list[dict[str, Any]]],
+                            tuple[np.ndarray, np.ndarray]] | None = None
 
 
 _REGISTRY: dict[type, FastPath] = {}
@@ -132,14 +141,20 @@ def fast_path_for(cls: type) -> FastPath | None:
     return _REGISTRY.get(cls)
 
 
+def _cross_windows(data: pd.DataFrame, combos: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct windows (W,) and params (K, 3) = (fast row, slow row, short flag)."""
+    windows = sorted({int(c["fast"]) for c in combos} | {int(c["slow"]) for c in combos})
+    row = {w: i for i, w in enumerate(windows)}
+    params = np.array([[row[int(c["fast"])], row[int(c["slow"])], 1.0 if c["short"] else 0.0]
+                       for c in combos], dtype=np.float64).reshape(-1, 3)
+    return np.array(windows, dtype=np.float64), params
+
+
 def _cross_prepare(spec: Spec) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
     def prepare(data: pd.DataFrame, combos: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-        windows = sorted({int(c["fast"]) for c in combos} | {int(c["slow"]) for c in combos})
+        windows, params = _cross_windows(data, combos)
         close = np.ascontiguousarray(data["close"].to_numpy(dtype=np.float64))
-        values = compute_rows(spec, close, windows)  # (W, T): one row per distinct window
-        row = {w: i for i, w in enumerate(windows)}
-        params = np.array([[row[int(c["fast"])], row[int(c["slow"])], 1.0 if c["short"] else 0.0]
-                           for c in combos], dtype=np.float64).reshape(-1, 3)
+        values = compute_rows(spec, close, windows.astype(np.int64))  # (W, T): a row per window
         return values, params
     return prepare
 
@@ -149,9 +164,11 @@ def _register_builtins() -> None:
     from quantlab.strategy.builtin import EmaCross, SmaCross
 
     register_fast_path(SmaCross, FastPath(_cross_prepare(SMA_SPEC), SK.cross_exposure_nb,
-                                          SK.cross_sweep_nb))
+                                          functools.partial(SK.cross_sweep_nb, SK.MA_SMA),
+                                          _cross_windows))
     register_fast_path(EmaCross, FastPath(_cross_prepare(EMA_SPEC), SK.cross_exposure_nb,
-                                          SK.cross_sweep_nb))
+                                          functools.partial(SK.cross_sweep_nb, SK.MA_EMA),
+                                          _cross_windows))
 
 
 _register_builtins()
@@ -401,6 +418,7 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
     if fused and not user_chunk:
         # O(K) memory whatever the chunk: chunks only pace the progress bar (~1e8 bar-combos,
         # a fraction of a second each); small chunks would pay a parallel launch per time block
+        # and recompute the moving averages (W x T each)
         chunk_size = max(chunk_size, int(1e8 // max(n_bars, 1)))
     threads = _threads(n_jobs)
     raw = np.empty((len(combos), len(SK.RAW_STATS)))
@@ -408,7 +426,8 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
     try:
         with _numba_threads(threads):
             if fast is not None:
-                inputs, params = fast.prepare(frame, combos)
+                prep = fast.fused_prepare if fused and fast.fused_prepare else fast.prepare
+                inputs, params = prep(frame, combos)
             open_, close = prices["open"][:, 0].copy(), prices["close"][:, 0].copy()
             for lo in range(0, len(combos), chunk_size):
                 hi = min(lo + chunk_size, len(combos))

@@ -6,15 +6,17 @@
   so every option of the simulator is supported and the numbers are the same.
 * :func:`cross_exposure_nb` - the fast path of the moving-average crosses: exposures of
   ``SmaCross``/``EmaCross`` combinations from precomputed moving-average columns.
-* :func:`cross_sweep_nb` - the fused kernel: the cross exposure, a single-asset
-  target-mode simulator (cash account, fees, slippage, fill at the close or next open) and
-  the statistics in one pass over the bars, no per-bar allocation, O(K) memory.
+* :func:`cross_sweep_nb` - the fused kernel: the moving averages, the cross exposure, a
+  single-asset target-mode simulator (cash account, fees, slippage, fill at the close or
+  next open) and the statistics in one pass over the bars, no per-bar allocation,
+  O(K + W + T) memory.
 
 Each kernel returns a (K, ``len(RAW_STATS)``) float64 array, columns :data:`RAW_STATS`.
 
 Caching note: numba's on-disk cache keys a function on its own source file only; after
-editing ``kernels.py`` or ``orders.py`` delete this module's ``__pycache__/sweep_kernels*``
-cache files (or the whole ``__pycache__``) so the inlined simulator is recompiled.
+editing ``kernels.py``, ``orders.py`` or ``indicators/overlap.py`` delete this module's
+``__pycache__/sweep_kernels*`` cache files (or run ``make clean-cache``) so the inlined code
+is recompiled.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import numpy as np
 from quantlab._jit import njit, prange, trailing_zeros
 from quantlab.backtest.kernels import REASON_END, simulate_nb, trades_nb
 from quantlab.backtest.orders import _cash_cap, order_size_nb
+from quantlab.indicators.overlap import _ema_window_nb, sma_nb
 
-__all__ = ["RAW_STATS", "sweep_targets_nb", "cross_exposure_nb", "cross_sweep_nb"]
+__all__ = ["RAW_STATS", "sweep_targets_nb", "cross_exposure_nb", "cross_sweep_nb", "MA_SMA", "MA_EMA"]
 
 #: Columns of the kernels' output (finished into the public statistics by ``sweep``).
 RAW_STATS: tuple[str, ...] = ("total_return", "n_returns", "mean_return", "var_return",
@@ -286,11 +289,12 @@ def _open_long_nb(w, p, cash, slippage, fee_rate, fee_fixed):
 
 
 @njit
-def _build_masks_nb(mf, ms, t0, t1, lag, gt, lt):
-    """Byte j of ``gt`` / ``lt`` (uint64 words seen as bytes) = 1 where ``mf[d] > ms[d]`` /
-    ``mf[d] < ms[d]`` for d = t0 + j - lag (0 before d = 0 and past the block); returns the
-    number of words. A branch-free loop that vectorizes: the search for the next cross then
-    reads 8 bars a word (:func:`_next_bit_nb`) instead of comparing bar by bar."""
+def _build_masks_nb(mf, ms, off, t0, t1, lag, gt, lt):
+    """Byte j of ``gt`` / ``lt`` (uint64 words seen as bytes) = 1 where the fast moving average
+    of bar d = t0 + j - lag is above / below the slow one (``mf[d - off]``, ``ms[d - off]``;
+    0 before d = 0 and past the block); returns the number of words. A branch-free loop that
+    vectorizes: the search for the next cross then reads 8 bars a word (:func:`_next_bit_nb`)
+    instead of comparing bar by bar."""
     n = t1 - t0
     nw = (n + 7) // 8
     g8 = gt.view(np.uint8)
@@ -300,8 +304,8 @@ def _build_masks_nb(mf, ms, t0, t1, lag, gt, lt):
     for j in range(j0):
         g8[j] = 0
         l8[j] = 0
-    a = mf[base + j0: base + n]
-    b = ms[base + j0: base + n]
+    a = mf[base + j0 - off: base + n - off]
+    b = ms[base + j0 - off: base + n - off]
     gg = g8[j0:n]
     ll = l8[j0:n]
     for j in range(a.shape[0]):
@@ -330,12 +334,13 @@ def _next_bit_nb(mask, nw, p):
 
 
 @njit
-def _cross_block_nb(st, gt, lt, s1_pre, s2_pre, down_pre, mf, ms, t0, t1, below, warm, open_,
-                    close, fill_next_open, fee_rate, fee_fixed, slippage, size):
+def _cross_block_nb(st, gt, lt, s1_pre, s2_pre, down_pre, mf, ms, off, t0, t1, below, warm,
+                    open_, close, fill_next_open, fee_rate, fee_fixed, slippage, size):
     """Run one combination over bars [t0, t1) from its state row ``st`` (written back).
 
     The target used at bar t was decided at bar d = t - 1 (fill at the next open) or d = t
-    (fill at the close), from the moving averages at d; orders start once d >= ``warm``.
+    (fill at the close), from the moving averages at d (``mf[d - off]``, ``ms[d - off]``);
+    orders start once d >= ``warm``.
     Between two order events nothing but the statistics moves:
 
     * flat: equity is constant, so each bar adds a zero return; the bars are counted in
@@ -357,7 +362,7 @@ def _cross_block_nb(st, gt, lt, s1_pre, s2_pre, down_pre, mf, ms, t0, t1, below,
     lag = 1 if fill_next_open else 0
     first = warm + lag  # the first bar that may carry an order
     t = t0
-    nw = _build_masks_nb(mf, ms, t0, t1, lag, gt, lt)
+    nw = _build_masks_nb(mf, ms, off, t0, t1, lag, gt, lt)
     while t < t1:
         # the next order event te: the first bar from `first` on whose target is defined and
         # differs from last_w (byte p of the masks is bar t0 + p)
@@ -403,7 +408,7 @@ def _cross_block_nb(st, gt, lt, s1_pre, s2_pre, down_pre, mf, ms, t0, t1, below,
         if t >= t1:
             break
         # the order event at bar t, then that bar's statistics
-        w = size if mf[t - lag] > ms[t - lag] else below
+        w = size if mf[t - lag - off] > ms[t - lag - off] else below
         last_w = w
         p = open_[t] if fill_next_open else close[t]
         if q > 0.0 and w == 0.0 and slippage < 1.0:
@@ -435,29 +440,52 @@ def _cross_block_nb(st, gt, lt, s1_pre, s2_pre, down_pre, mf, ms, t0, t1, below,
     st[16], st[17], st[18] = e_val, x_val, t_fees
 
 
+#: moving-average kinds of :func:`cross_sweep_nb` (the kernels of ``ind.sma`` / ``ind.ema``)
+MA_SMA = 0
+MA_EMA = 1
+
+
+@njit
+def _ma_block_nb(kind, x, window, state, out):
+    """One window's moving average over the block ``x`` from its carried ``state``."""
+    if kind == MA_SMA:
+        sma_nb(x, window, state[: 3 + window], out)
+    else:
+        _ema_window_nb(x, window, state[:3], out)
+
+
 @njit(parallel=True)
-def cross_sweep_nb(ma, params, warmups, open_, close, fill_next_open, init_cash, fee_rate,
-                   fee_fixed, slippage, size):
-    """Fused moving-average-cross sweep: ma (W, T), params (K, 3), warmups (K,) -> (K, 13).
+def cross_sweep_nb(kind, windows, params, warmups, open_, close, fill_next_open, init_cash,
+                   fee_rate, fee_fixed, slippage, size):
+    """Fused moving-average-cross sweep: windows (W,), params (K, 3), warmups (K,) -> (K, 13).
 
-    For each combination: the exposure of :func:`cross_exposure_nb` times ``size``,
-    simulated as :func:`simulate_nb` does in target mode for one asset with ``leverage=1``
-    (cash account), no stops, lot size, minimum notional, funding or drift (an order when the
-    target changes, sized by :func:`order_size_nb` at the close of the decision bar or the
-    next open), reduced on the fly to ``RAW_STATS`` (trade PnL as :func:`trades_nb`). Equals
-    :func:`sweep_targets_nb` on the same exposures: exactly for the equity, drawdown,
-    trades, fees and counts; to ~1e-12 relative for the sums of returns behind the mean,
-    variance and downside deviation (all-in long stretches use prefix sums of the price
-    returns, see :func:`_cross_block_nb`).
+    ``kind`` is :data:`MA_SMA` or :data:`MA_EMA`; ``params[k] = (fast row, slow row, short
+    flag)`` index ``windows``. For each combination: the exposure of
+    :func:`cross_exposure_nb` times ``size``, simulated as :func:`simulate_nb` does in target
+    mode for one asset with ``leverage=1`` (cash account), no stops, lot size, minimum
+    notional, funding or drift (an order when the target changes, sized by
+    :func:`order_size_nb` at the close of the decision bar or the next open), reduced on the
+    fly to ``RAW_STATS`` (trade PnL as :func:`trades_nb`). Equals :func:`sweep_targets_nb` on
+    the same exposures: exactly for the equity, drawdown, trades, fees and counts; to ~1e-12
+    relative for the sums of returns behind the mean, variance and downside deviation
+    (all-in long stretches use prefix sums of the price returns, see :func:`_cross_block_nb`).
 
-    Memory-bandwidth bound if run one combination at a time (each streams two moving-average
-    rows of T floats), so bars are processed in blocks of ``_BLOCK``: every combination
-    (parallel over K) runs over the block while its moving averages sit in L2, carrying a
-    state row of ``_N_STATE`` floats to the next block, with 2 KB of cross masks per
-    combination (:func:`_build_masks_nb`). No per-bar allocation; O(K + T) memory.
+    Bars are processed in blocks of ``_BLOCK``. For each block, the moving average of every
+    distinct window is computed first (parallel over W; ``sma_nb`` / ``ema_nb`` carrying their
+    state from block to block, so the values are exactly those of ``ind.sma`` / ``ind.ema``)
+    into a (W, ``_BLOCK`` + 1) buffer that stays in L2 (column 0 holds the previous block's last
+    bar, for fills at the next open); then every combination (parallel over K) runs over the
+    block, carrying a state row of ``_N_STATE`` floats and 2 KB of cross masks
+    (:func:`_build_masks_nb`). No (W, T) matrix, no per-bar allocation: O(K + W + T) memory.
     """
     n_combos = params.shape[0]
-    n_bars = ma.shape[1]
+    n_bars = close.shape[0]
+    n_ma = windows.shape[0]
+    max_w = 0
+    for i in range(n_ma):
+        max_w = max(max_w, int(windows[i]))
+    ma_state = np.zeros((n_ma, 3 + max_w))
+    buf = np.full((n_ma, _BLOCK + 1), np.nan)
     # prefix sums of the price returns r_t = close_t / close_{t-1} - 1 (t >= 1), of r_t^2 and
     # of min(r_t, 0)^2: element t is the sum over bars < t
     s1_pre = np.zeros(n_bars + 1)
@@ -479,11 +507,15 @@ def cross_sweep_nb(ma, params, warmups, open_, close, fill_next_open, init_cash,
         st[k, 6] = init_cash  # floor: equity below which a new maximum drawdown starts
     for t0 in range(0, n_bars, _BLOCK):
         t1 = min(n_bars, t0 + _BLOCK)
+        for i in prange(n_ma):  # buf[i, 1 + j] = moving average of bar t0 + j
+            buf[i, 0] = buf[i, _BLOCK]  # the previous block's last bar (NaN before bar 0)
+            _ma_block_nb(kind, close[t0:t1], int(windows[i]), ma_state[i], buf[i, 1 : 1 + t1 - t0])
         for k in prange(n_combos):
             below = -size if params[k, 2] != 0.0 else 0.0
             _cross_block_nb(st[k], masks[k, 0], masks[k, 1], s1_pre, s2_pre, down_pre,
-                            ma[int(params[k, 0])], ma[int(params[k, 1])], t0, t1, below, warmups[k], open_, close,
-                            fill_next_open, fee_rate, fee_fixed, slippage, size)
+                            buf[int(params[k, 0])], buf[int(params[k, 1])], t0 - 1, t0, t1,
+                            below, warmups[k], open_, close, fill_next_open, fee_rate,
+                            fee_fixed, slippage, size)
     out = np.empty((n_combos, _N_RAW))
     for k in range(n_combos):
         row = out[k]
