@@ -184,6 +184,15 @@ def _exact_sums_nb(x, buf, seen, window, k):  # pragma: no cover - numba
 
 
 @njit
+def _mean_var_out_nb(v, run, window, c, s1, m2, inv):  # pragma: no cover - numba
+    """(mean, population variance) of a window from its sums about ``c``; exactly (v, 0) when
+    the last ``run`` >= window bars all equal v (a constant window)."""
+    if run >= window:
+        return v, 0.0
+    return c + s1 * inv, (m2 * inv if m2 > 0.0 else 0.0)
+
+
+@njit
 def rolling_var_nb(x, window, state, out_mean, out_var):  # pragma: no cover - numba
     """float64[:] -> out_mean, out_var float64[:]; rolling mean and population variance (ddof=0)
     over `window` bars, NaN until `window` values and while a NaN is in the window (pandas
@@ -271,12 +280,7 @@ def rolling_var_nb(x, window, state, out_mean, out_var):  # pragma: no cover - n
                     break
                 run = run + 1 if v == prev else 1  # an int: the FP units are the bottleneck
                 prev = v
-                if run >= window:
-                    oms[j] = v
-                    ovs[j] = 0.0
-                else:
-                    oms[j] = c + s1 * inv
-                    ovs[j] = m2 * inv if m2 > 0.0 else 0.0
+                oms[j], ovs[j] = _mean_var_out_nb(v, run, window, c, s1, m2, inv)
                 done += 1
             if cancelled:  # out of the loop, so its rare work does not weigh on the hot loop
                 v = xs[done]
@@ -284,12 +288,7 @@ def rolling_var_nb(x, window, state, out_mean, out_var):  # pragma: no cover - n
                 m2 = s2 - s1 * (s1 * inv)
                 run = run + 1 if v == prev else 1
                 prev = v
-                if run >= window:
-                    oms[done] = v
-                    ovs[done] = 0.0
-                else:
-                    oms[done] = c + s1 * inv
-                    ovs[done] = m2 * inv if m2 > 0.0 else 0.0
+                oms[done], ovs[done] = _mean_var_out_nb(v, run, window, c, s1, m2, inv)
                 done += 1
             i += done
             if i == n:
@@ -338,12 +337,7 @@ def rolling_var_nb(x, window, state, out_mean, out_var):  # pragma: no cover - n
             if m2 < tol:
                 c, s1, s2 = _exact_sums_nb(x, buf, seen, window, k)
                 m2 = s2 - s1 * (s1 * inv)
-            if run >= window:
-                out_mean[i] = v
-                out_var[i] = 0.0
-            else:
-                out_mean[i] = c + s1 * inv
-                out_var[i] = m2 * inv if m2 > 0.0 else 0.0
+            out_mean[i], out_var[i] = _mean_var_out_nb(v, run, window, c, s1, m2, inv)
         ph = 0 if ph == last else ph + 1
         i += 1
     for i in range(max(0, n - window), n):
