@@ -160,6 +160,18 @@ def sar_nb(high, low, acceleration, maximum, state, out):  # pragma: no cover - 
 
 # ---------------------------------------------------------------- DMI / ADX family
 @njit
+def _dm_tr_nb(h, lo, ph, pl, pc):  # pragma: no cover - numba
+    """(+DM, -DM, true range) of a bar against the previous high, low and close (TA-Lib's
+    rules, branch-free: -DM when it is > 0 and beats +DM, +DM when it is > 0 and beats -DM)."""
+    diff_p = h - ph
+    diff_m = pl - lo
+    tr = max(h - lo, abs(h - pc), abs(lo - pc))
+    dm_m = diff_m if (diff_m > 0.0) & (diff_p < diff_m) else 0.0
+    dm_p = diff_p if (diff_p > 0.0) & (diff_p > diff_m) else 0.0
+    return dm_p, dm_m, tr
+
+
+@njit
 def dmi_nb(high, low, close, window, state, plus_di, minus_di, dx, adx, adxr):  # pragma: no cover - numba
     """float64[:] x3 -> 5 x float64[:]; +DI, -DI, DX, ADX, ADXR exactly as TA-Lib (Wilder SUMS of
     +DM, -DM and TR seeded with the plain sum of the first window - 1 bars; DI from bar `window`,
@@ -214,15 +226,10 @@ def dmi_nb(high, low, close, window, state, plus_di, minus_di, dx, adx, adxr):  
             adx[i * s3] = np.nan
             adxr[i * s4] = np.nan
             continue
-        diff_p = h - ph
-        diff_m = pl - lo
+        dm_p, dm_m, tr = _dm_tr_nb(h, lo, ph, pl, pc)
         ph = h
         pl = lo
-        tr = max(h - lo, abs(h - pc), abs(lo - pc))
         pc = c
-        # branch-free: -DM when it is > 0 and beats +DM, +DM when it is > 0 and beats -DM
-        dm_m = diff_m if (diff_m > 0.0) & (diff_p < diff_m) else 0.0
-        dm_p = diff_p if (diff_p > 0.0) & (diff_p > diff_m) else 0.0
         if t < n:  # bars 1 .. window-1: plain sums
             sp += dm_p
             sm += dm_m
@@ -352,14 +359,10 @@ def _di_nb(high, low, close, window, minus, state, out):  # pragma: no cover - n
             out[j] = np.nan
             continue
         valid += 1
-        diff_p = h - ph
-        diff_m = pl - lo
+        dm_p, dm_m, tr = _dm_tr_nb(h, lo, ph, pl, pc)
         ph = h
         pl = lo
-        tr = max(h - lo, abs(h - pc), abs(lo - pc))
         pc = c
-        dm_m = diff_m if (diff_m > 0.0) & (diff_p < diff_m) else 0.0
-        dm_p = diff_p if (diff_p > 0.0) & (diff_p > diff_m) else 0.0
         sdm = sdm - sdm / n + (dm_m if minus else dm_p)
         st = st - st / n + tr
         out[j] = 100.0 * (sdm / st) if st != 0.0 else 0.0
