@@ -119,6 +119,20 @@ def test_fused_equals_generic_on_ties_and_ruinous_fees(opts):
     pd.testing.assert_frame_equal(fused.table, generic.table, rtol=1e-12)
 
 
+@pytest.mark.parametrize("n", [3, 1024, 1025, 2049])  # around the fused kernel's 1024-bar blocks
+@pytest.mark.parametrize("cls", [SmaCross, EmaCross])
+def test_fused_equals_generic_at_block_edges(n, cls):
+    """The fused kernel computes the moving averages block by block (state carried over) and
+    fills at the next open from the previous block's last bar: any length must agree."""
+    data = _bars(n, seed=n)
+    grid = {"fast": [2, 7], "slow": [4, 30], "short": [False, True]}
+    opts = {"fill": "next_open", "fee_bps": 5.0, "slippage_bps": 2.0, "periods_per_year": 8760}
+    fused = sweep(cls, data, grid, progress=False, **opts)
+    generic = sweep(cls, data, grid, progress=False, use_fast_path=False, **opts)
+    assert fused.config["path"] == "fused"
+    pd.testing.assert_frame_equal(fused.table, generic.table, rtol=1e-12)
+
+
 class PandasMomentum(Strategy):
     """A plain-pandas strategy with no fast path."""
 
