@@ -515,7 +515,7 @@ def _finish(raw: np.ndarray, ppy: float) -> dict[str, np.ndarray]:
 def _expand(strategy_cls: type, grid: Mapping[str, Any],
             constraint: Callable[[dict[str, Any]], bool] | None
             ) -> tuple[list[dict[str, Any]], list[Any], dict[str, int]]:
-    from quantlab.strategy.base import _check_param
+    from quantlab.strategy.base import Strategy, _check_param
 
     if not isinstance(grid, Mapping) or not grid:
         raise InvalidParameterError(message("grid", _CALLER, "a non-empty dict {parameter: "
@@ -543,10 +543,12 @@ def _expand(strategy_cls: type, grid: Mapping[str, Any],
     strategies: list[Any] = []
     skipped = {"check": 0, "constraint": 0}
     order = list(axes)  # the grid's order (then defaults): rows come in this product order
+    own_init = strategy_cls.__init__ is not Strategy.__init__  # a subclass's own __init__ runs
     for values in itertools.product(*axes.values()):
         kw = dict(zip(order, values, strict=True))
         try:  # each value was validated once above; only check() runs per combination
-            strat = strategy_cls._from_valid({name: kw[name] for name in declared})
+            strat = (strategy_cls(**kw) if own_init
+                     else strategy_cls._from_valid({name: kw[name] for name in declared}))
         except InvalidParameterError:
             skipped["check"] += 1
             continue

@@ -248,3 +248,17 @@ def test_errors(bars):
     with pytest.raises(InvalidParameterError, match="`n_jobs` of sweep"):
         sweep(SmaCross, bars, GRID, n_jobs=0)
 
+
+
+def test_a_strategy_with_its_own_init_is_built_through_it(bars):
+    """sweep validates grid values once and skips Strategy.__init__ per combination, but a
+    subclass that defines its own __init__ still gets it called."""
+    calls = []
+
+    class Counted(SmaCross):
+        def __init__(self, **params):
+            calls.append(params)
+            super().__init__(**params)
+
+    res = sweep(Counted, bars, {"fast": [3, 5], "slow": [8, 13]}, progress=False, fill="close")
+    assert len(calls) == 4 and res.n_trials == 4
