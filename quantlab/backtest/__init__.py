@@ -5,7 +5,6 @@
   ``plot()``, ``tearsheet()``, ``to_vectorbt()``.
 * :func:`decide_order` / :func:`order_size_nb` - the one order decision (target exposure
   -> order size), shared with the live runner.
-* :func:`simulate_signals_nb` - many vectorbt-style signal columns at once, totals only.
 * :class:`FixedFraction` and the sizer hook (:mod:`quantlab.backtest.sizers`).
 * :func:`sweep` - parameter sweeps (fused numba fast path, chunked generic path).
 """
@@ -13,7 +12,7 @@
 from __future__ import annotations
 
 from quantlab.backtest.engine import backtest
-from quantlab.backtest.kernels import SWEEP_STATS, simulate_nb, simulate_signals_nb
+from quantlab.backtest.kernels import simulate_nb
 from quantlab.backtest.orders import ORDER_STATUS, OrderDecision, decide_order, order_size_nb
 from quantlab.backtest.result import BacktestResult
 from quantlab.backtest.sizers import FixedFraction, Sizer
@@ -27,8 +26,6 @@ __all__ = [
     "OrderDecision",
     "ORDER_STATUS",
     "simulate_nb",
-    "simulate_signals_nb",
-    "SWEEP_STATS",
     "FixedFraction",
     "Sizer",
     "sweep",

@@ -1,19 +1,14 @@
 """Simulator kernels (numba, float64 arrays, no pandas).
 
-Two kernels share the same building blocks (:func:`stop_check_nb`, the order decision
-:func:`quantlab.backtest.orders.order_size_nb`, :func:`fill_price_nb`):
-
-* :func:`simulate_nb` - the full simulator behind :func:`quantlab.backtest`: several assets
+* :func:`simulate_nb` - the one simulator behind :func:`quantlab.backtest` and
+  :func:`quantlab.sweep` (built on :func:`stop_check_nb`, the order decision
+  :func:`quantlab.backtest.orders.order_size_nb` and :func:`fill_price_nb`): several assets
   (time x asset arrays) with shared cash, target exposures or entry/exit signals, fills at
   the close or the next open, fees, slippage, leverage with margin and liquidation,
   stop-loss / take-profit / trailing stop checked intrabar on high/low with gap-through at
   the open, lot size, minimum notional, funding and borrow costs, drift rebalancing. It
   records every order and the end-of-bar cash, positions and equity.
-* :func:`simulate_signals_nb` - vectorbt-style signals for one asset and many signal
-  columns at once (parallel over columns with ``prange``), returning per-column totals
-  without equity curves. ``quantlab.sweep`` does not use it (it runs ``simulate_nb`` or the
-  fused kernels of :mod:`quantlab.backtest.sweep_kernels`); the vectorbt parity tests use it
-  to check many columns against one vectorbt run.
+* :func:`trades_nb` - the trade list (entry/exit, PnL, MAE/MFE, exit reason) from the orders.
 
 Conventions: time on axis 0; prices > 0 and finite (checked by the pandas layer); a NaN
 target means "hold"; kernels never raise for market conditions.
@@ -30,17 +25,15 @@ import math
 
 import numpy as np
 
-from quantlab._jit import njit, prange
+from quantlab._jit import njit
 from quantlab.backtest.orders import order_size_nb
 
 __all__ = [
     "simulate_nb",
-    "simulate_signals_nb",
     "trades_nb",
     "stop_check_nb",
     "fill_price_nb",
     "REASONS",
-    "SWEEP_STATS",
     "REASON_SIGNAL",
     "REASON_STOP_LOSS",
     "REASON_TAKE_PROFIT",
@@ -59,10 +52,6 @@ REASON_END = 5
 REASON_REBALANCE = 6
 REASONS: tuple[str, ...] = ("signal", "stop_loss", "take_profit", "trailing_stop",
                             "liquidation", "end", "rebalance")
-
-#: Columns of the array returned by :func:`simulate_signals_nb`.
-SWEEP_STATS: tuple[str, ...] = ("total_return", "n_trades", "n_closed", "win_rate",
-                                "max_drawdown", "mean_return", "std_return")
 
 EXIT_LONG = 1   # bit of ``exit_flags``: close a long position
 EXIT_SHORT = 2  # bit of ``exit_flags``: close a short position
@@ -398,186 +387,6 @@ def simulate_nb(open_, high, low, close, target, exit_flags, signal_mode, fill_n
     return (cash_out, pos_out, equity_out, o_bar[:n_orders].copy(), o_asset[:n_orders].copy(),
             o_size[:n_orders].copy(), o_price[:n_orders].copy(), o_fee[:n_orders].copy(),
             o_reason[:n_orders].copy())
-
-
-@njit(parallel=True)
-def simulate_signals_nb(open_, high, low, close, entries, exits, short_entries, short_exits,
-                        size, fee_rate, fee_fixed, slippage, init_cash, sl_stop, tp_stop,
-                        tsl_stop, fill_next_open):
-    """Sweep kernel: one asset, K signal columns -> (K, 7) statistics, parallel over columns.
-
-    Parameters
-        open_, high, low, close : (T,) float64 prices of the one asset (finite, > 0).
-        entries, exits : (T, K) bool long entry / exit signals, one column per combination.
-        short_entries, short_exits : (T, K) bool, or shape (T, 0) for long-only.
-        size : float - exposure of an entry as a fraction of equity (1.0 = all in).
-        fee_rate : float fraction of traded value; fee_fixed : cash per order;
-        slippage : float fraction of the fill price; init_cash : float.
-        sl_stop, tp_stop, tsl_stop : float fractions, NaN = off.
-        fill_next_open : bool - fill at open[t+1] instead of close[t].
-
-    Returns
-        (K, 7) float64 array, columns ``SWEEP_STATS``: total_return, n_trades (open trade
-        included, as ``vbt.Portfolio.trades.count()``), n_closed, win_rate (closed trades,
-        NaN if none), max_drawdown (<= 0, of close-to-close equity), mean_return and
-        std_return (ddof=1) of per-bar simple returns (bar 0 against ``init_cash``).
-
-    Notes
-        Same semantics as :func:`simulate_nb` in signal mode with ``leverage=1`` (and as
-        ``vbt.Portfolio.from_signals`` with ``accumulate=False``, conflicts ignored,
-        ``upon_opposite_entry='reversereduce'``, ``stop_exit_price='stoplimit'``): an entry
-        opens or reverses a position, never resizes it; a stop exit on a bar overrides the
-        signals of that bar (close mode). Memory: O(K) beyond the inputs; no per-bar
-        allocation.
-    """
-    n_bars, n_cols = entries.shape
-    has_short = short_entries.shape[1] > 0
-    out = np.empty((n_cols, 7))
-    has_stops = not (math.isnan(sl_stop) and math.isnan(tp_stop) and math.isnan(tsl_stop))
-    for c in prange(n_cols):
-        cash = init_cash
-        q = 0.0
-        ref = np.nan
-        extreme = np.nan
-        prev_eq = init_cash
-        peak_eq = init_cash
-        max_dd = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        n_trades = 0
-        n_closed = 0
-        n_wins = 0
-        entry_val = 0.0
-        entry_fee = 0.0
-        pend_w = np.nan
-        pend_flags = 0
-        for t in range(n_bars):
-            stopped = False
-            for phase in range(2):
-                act = False
-                if phase == 0 and fill_next_open and t > 0:
-                    act = True
-                    w = pend_w
-                    flags = pend_flags
-                    p = open_[t]
-                elif phase == 1:
-                    # read this bar's signals (conflicts ignored, as vectorbt)
-                    le = entries[t, c]
-                    lx = exits[t, c]
-                    se = False
-                    sx = False
-                    if has_short:
-                        se = short_entries[t, c]
-                        sx = short_exits[t, c]
-                    if le and lx:
-                        le = False
-                        lx = False
-                    if se and sx:
-                        se = False
-                        sx = False
-                    if le and se:
-                        le = False
-                        se = False
-                    w = size if le else (-size if se else np.nan)
-                    flags = (EXIT_LONG if lx else 0) | (EXIT_SHORT if sx else 0)
-                    if fill_next_open:
-                        pend_w = w
-                        pend_flags = flags
-                    else:
-                        act = not stopped
-                        p = close[t]
-                if act:
-                    w_eff = _signal_target(w, flags, q)
-                    if not math.isnan(w_eff):
-                        want = w_eff * (cash + q * p) / p
-                        pf = fill_price_nb(p, 1.0 if want > q else -1.0, slippage)
-                        equity_f = cash + q * pf
-                        d, status = order_size_nb(q, w_eff, equity_f, 0.0, pf, fee_rate,
-                                                  fee_fixed, 0.0, 0.0, 1.0, cash)
-                        if d != 0.0:
-                            pf = fill_price_nb(p, d, slippage)
-                            fee = abs(d) * pf * fee_rate + fee_fixed
-                            cash -= d * pf + fee
-                            new_q = q + d
-                            if abs(new_q) <= 1e-12 * abs(q):
-                                new_q = 0.0
-                            if q != 0.0 and (new_q == 0.0 or (q > 0.0) != (new_q > 0.0)):
-                                # a trade closes: its share of this order's fee
-                                share = abs(q) / abs(d)
-                                xf = fee * share
-                                sign = 1.0 if q > 0.0 else -1.0
-                                pnl = sign * (abs(q) * pf - entry_val) - entry_fee - xf
-                                n_closed += 1
-                                if pnl > 0.0:
-                                    n_wins += 1
-                                if new_q != 0.0:
-                                    n_trades += 1
-                                    entry_val = abs(new_q) * pf
-                                    entry_fee = fee - xf
-                                    ref = p
-                                    extreme = p
-                            elif q == 0.0:
-                                n_trades += 1
-                                entry_val = abs(new_q) * pf
-                                entry_fee = fee
-                                ref = p
-                                extreme = p
-                            elif abs(new_q) < abs(q):
-                                # partial reduction (a cash-capped cover): one closed trade
-                                frac = abs(d) / abs(q)
-                                sign = 1.0 if q > 0.0 else -1.0
-                                pnl = sign * (abs(d) * pf - frac * entry_val) - frac * entry_fee - fee
-                                n_closed += 1
-                                n_trades += 1
-                                if pnl > 0.0:
-                                    n_wins += 1
-                                entry_val *= 1.0 - frac
-                                entry_fee *= 1.0 - frac
-                            q = new_q
-                if phase == 0 and q != 0.0 and has_stops:
-                    px, why = stop_check_nb(q, ref, extreme, sl_stop, tp_stop, tsl_stop,
-                                            open_[t], high[t], low[t])
-                    if q > 0.0:
-                        if high[t] > extreme:
-                            extreme = high[t]
-                    elif low[t] < extreme:
-                        extreme = low[t]
-                    if not math.isnan(px):
-                        d = -q
-                        pf = fill_price_nb(px, d, slippage)
-                        fee = abs(d) * pf * fee_rate + fee_fixed
-                        cash -= d * pf + fee
-                        sign = 1.0 if q > 0.0 else -1.0
-                        pnl = sign * (abs(q) * pf - entry_val) - entry_fee - fee
-                        n_closed += 1
-                        if pnl > 0.0:
-                            n_wins += 1
-                        q = 0.0
-                        stopped = True
-            eq = cash + q * close[t]
-            r = eq / prev_eq - 1.0 if prev_eq != 0.0 else 0.0
-            s1 += r
-            s2 += r * r
-            prev_eq = eq
-            if eq > peak_eq:
-                peak_eq = eq
-            if peak_eq > 0.0:
-                dd = eq / peak_eq - 1.0
-                if dd < max_dd:
-                    max_dd = dd
-        out[c, 0] = prev_eq / init_cash - 1.0
-        out[c, 1] = n_trades
-        out[c, 2] = n_closed
-        out[c, 3] = n_wins / n_closed if n_closed > 0 else np.nan
-        out[c, 4] = max_dd
-        mean = s1 / n_bars
-        out[c, 5] = mean
-        if n_bars > 1:
-            var = (s2 - n_bars * mean * mean) / (n_bars - 1)
-            out[c, 6] = math.sqrt(var) if var > 0.0 else 0.0
-        else:
-            out[c, 6] = np.nan
-    return out
 
 
 @njit

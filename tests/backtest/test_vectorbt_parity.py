@@ -5,9 +5,9 @@ hourly bars, fill at the close, fees 0.1 %: quantlab's total returns and trade l
 ``vbt.Portfolio.from_signals`` to <= 1e-9 - long, short-only, long/short reversal, and with
 ``sl_stop`` / trailing ``sl_stop`` (``tsl_stop``) / ``tp_stop`` checked on high/low.
 
-vectorbt runs once on the whole (bars x 1225) signal matrix; quantlab runs its sweep kernel
-on the same matrix (total returns, trade counts) and its full simulator + trade kernel per
-column (trade lists); the public ``backtest()`` is checked on a 100-combination subset.
+vectorbt runs once on the whole (bars x 1225) signal matrix; quantlab runs its simulator +
+trade kernel per column (total return and the whole trade list, so the trade count too); the
+public ``backtest()`` is checked on a 100-combination subset.
 """
 
 from __future__ import annotations
@@ -96,16 +96,6 @@ def _stop(case, name):
     return case.get(name, np.nan)
 
 
-def _sweep(df, entries, exits, case):
-    le, lx, se, sx = _sides(entries, exits, case.get("direction", "longonly"))
-    if case.get("direction", "longonly") == "longonly":
-        se = sx = np.zeros((len(df), 0), dtype=bool)
-    o, h, lo, c = (df[f].to_numpy() for f in ("open", "high", "low", "close"))
-    return K.simulate_signals_nb(o, h, lo, c, le, lx, se, sx, 1.0, FEES, 0.0, 0.0, INIT_CASH,
-                                 _stop(case, "sl_stop"), _stop(case, "tp_stop"),
-                                 _stop(case, "tsl_stop"), False)
-
-
 def _kernel_trades(prices, entries, exits, case, col):
     """quantlab's full simulator + trade kernel on one signal column (no pandas)."""
     le, lx, se, sx = (a[:, col:col + 1] for a in _sides(entries, exits,
@@ -121,16 +111,11 @@ def _kernel_trades(prices, entries, exits, case, col):
 
 
 def _compare_all(df, entries, exits, case, label):
-    """vectorbt once on the signal matrix vs quantlab's sweep and per-column kernels."""
+    """vectorbt once on the signal matrix vs quantlab's simulator, column by column."""
     pf = _vbt(df, entries, exits, case)
     v_total = pf.total_return().to_numpy()
     v_trades = pf.trades.values
     v_count = np.bincount(v_trades["col"], minlength=entries.shape[1])
-
-    stats = _sweep(df, entries, exits, case)
-    total = stats[:, K.SWEEP_STATS.index("total_return")]
-    assert np.max(np.abs(total - v_total)) <= 1e-9, label
-    np.testing.assert_array_equal(stats[:, K.SWEEP_STATS.index("n_trades")], v_count)
 
     prices = tuple(np.ascontiguousarray(df[f].to_numpy()[:, None])
                    for f in ("open", "high", "low", "close"))
