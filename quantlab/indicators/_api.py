@@ -269,8 +269,3 @@ class Stream:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args}) value={self.value!r}"
-
-
-def stream_params(spec: Spec, values: Sequence[Any]) -> dict[str, Any]:
-    """Pair ``values`` with the spec's parameter names (helper for Stream subclasses)."""
-    return dict(zip(spec.params, values, strict=True))
