@@ -84,9 +84,10 @@ def _prefault(arrays: list[np.ndarray]) -> None:
     """Touch every 4 KiB page of fresh output arrays from the calling thread.
 
     Used by :func:`compute_rows`: there, two workers taking the first-touch page faults of one
-    fresh (W, T) array at once were measured to take 7 or 50 ms at random (12 ms inline); with
-    the pages touched first, 8.5-12.6 ms. :func:`compute`'s column blocks do not need it (two
-    workers on a fresh 80 MB frame: 14.4 ms without, 17.6 ms with).
+    fresh (W, T) array at once take 6-10 ms most of the time but 50-60 ms in some stretches
+    (transparent huge pages); with the pages touched first, a steady 8-13 ms
+    (``benchmarks/sweep_kernel.py``, part 2). :func:`compute`'s column blocks do not need it
+    (two workers on a fresh 80 MB frame: 14.4 ms without, 17.6 ms with).
     """
     for a in arrays:
         flat = a.reshape(-1, order="A")
