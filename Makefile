@@ -20,6 +20,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check quantlab tests benchmarks scripts
+	$(BIN)/mypy quantlab
 
 test: lint
 	$(BIN)/python -m pytest

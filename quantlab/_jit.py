@@ -35,7 +35,7 @@ def _ensure_writable_cache() -> None:
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     cache_dir = base / "quantlab" / "numba"
     cache_dir.mkdir(parents=True, exist_ok=True)
-    numba.config.CACHE_DIR = str(cache_dir)
+    numba.config.CACHE_DIR = str(cache_dir)  # type: ignore[attr-defined]  # set at runtime by numba
 
 
 _ensure_writable_cache()
@@ -62,11 +62,16 @@ def num_threads() -> int:
     return 1 if JIT_DISABLED else int(numba.get_num_threads())
 
 
-if JIT_DISABLED:
-    def trailing_zeros(x: Any) -> int:
-        """Number of trailing zero bits of a non-zero unsigned integer (pure Python twin)."""
-        v = int(x)
-        return (v & -v).bit_length() - 1
-else:
-    # an LLVM cttz intrinsic, callable from kernels only (one instruction on x86-64)
-    from numba.cpython.unsafe.numbers import trailing_zeros  # noqa: F401
+def _trailing_zeros_py(x: Any) -> int:
+    """Number of trailing zero bits of a non-zero unsigned integer (pure Python twin)."""
+    v = int(x)
+    return (v & -v).bit_length() - 1
+
+
+#: Number of trailing zero bits of a non-zero unsigned integer: with JIT an LLVM cttz
+#: intrinsic, callable from kernels only (one instruction on x86-64); else the Python twin.
+trailing_zeros: Any = _trailing_zeros_py
+if not JIT_DISABLED:
+    from numba.cpython.unsafe.numbers import trailing_zeros as _cttz
+
+    trailing_zeros = _cttz

@@ -14,7 +14,7 @@ import difflib
 import math
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -146,6 +146,16 @@ def check_options(options: dict[str, Any], known: Iterable[str], *, caller: str)
             raise InvalidParameterError(
                 f"{caller}() got an unknown option `{key}`. {hint}"
             )
+
+
+@overload
+def check_timestamp(name: str, value: Any, *, caller: str, allow_none: Literal[False] = ...,
+                    remedy: str | None = None) -> pd.Timestamp: ...
+
+
+@overload
+def check_timestamp(name: str, value: Any, *, caller: str, allow_none: bool,
+                    remedy: str | None = None) -> pd.Timestamp | None: ...
 
 
 def check_timestamp(name: str, value: Any, *, caller: str, allow_none: bool = False,

@@ -65,10 +65,10 @@ def _parse_value(text: str) -> Any:
 def _backtest(args: argparse.Namespace) -> int:
     from quantlab.backtest import backtest
     from quantlab.data import load
-    from quantlab.report.notebook_helpers import make_strategy
+    from quantlab.strategy.registry import strategy_from_name
 
-    strategy = make_strategy(args.strategy, {k: _parse_value(v) for k, v in args.param},
-                             caller="quantlab backtest")
+    strategy = strategy_from_name(args.strategy, caller="quantlab backtest",
+                                  **{k: _parse_value(v) for k, v in args.param})
     name = type(strategy).__name__
     data = load(args.dataset, start=args.start, end=args.end)
     result = backtest(data, strategy, fee_bps=args.fee_bps, slippage_bps=args.slippage_bps, fill=args.fill)
@@ -98,7 +98,7 @@ def _demo(args: argparse.Namespace) -> int:
         shown = f"{value:.6g}" if isinstance(value, float) else str(value)
         print(f"{name:<{width}}  {shown}")
     print(f"\nmanifest: {run.manifest_path.resolve()}")
-    print(f"report: {run.html_path.resolve()}")
+    print(f"report: {run.html_path.resolve() if run.html_path else '(no HTML: see the manifest)'}")
     return 0
 
 

@@ -124,6 +124,15 @@ def test_cli_validate_bad_sources_give_clear_errors(capsys):
     assert "Cannot read 'no_such_file.csv'" in capsys.readouterr().err
 
 
+def test_cli_backtest_names_a_strategy_from_the_registry(capsys):
+    from quantlab.cli import main
+
+    assert main(["backtest", "--strategy", "SmaCros"]) == 2
+    assert "`strategy` of quantlab backtest() must be one of SmaCross" in capsys.readouterr().err
+    assert main(["backtest", "--strategy", "SmaCross", "-p", "fsat", "5"]) == 2
+    assert "Did you mean 'fast'" in capsys.readouterr().err
+
+
 def test_load_refuses_nat_bounds():
     import quantlab.data as qd
 

@@ -258,18 +258,18 @@ class BacktestResult:
     def plot(self, **kwargs: Any) -> Any:
         """Plotly figure: price with trade markers, equity vs buy-and-hold, drawdown, exposure.
 
-        Delegates to :func:`quantlab.report.figures.backtest_figure`.
+        Delegates to :func:`quantlab.plotting.figures.backtest_figure`.
         """
-        from quantlab.report.figures import backtest_figure
+        from quantlab.plotting.figures import backtest_figure
 
         return backtest_figure(self, **kwargs)
 
     def tearsheet(self, path: str | Path, **kwargs: Any) -> Path:
         """Write one self-contained interactive HTML tearsheet; return its path.
 
-        Delegates to :func:`quantlab.report.tearsheet.write_tearsheet`.
+        Delegates to :func:`quantlab.plotting.tearsheet.write_tearsheet`.
         """
-        from quantlab.report.tearsheet import write_tearsheet
+        from quantlab.plotting.tearsheet import write_tearsheet
 
         return write_tearsheet(self, path, **kwargs)
 

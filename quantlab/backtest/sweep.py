@@ -269,7 +269,7 @@ class SweepResult:
 
         Other parameters are aggregated with ``agg`` ("max", "mean", "median", "min").
         """
-        from quantlab.report.figures import heatmap_figure
+        from quantlab.plotting.figures import heatmap_figure
 
         value = self.metric if value is None else value
         for name, v in (("x", x), ("y", y)):

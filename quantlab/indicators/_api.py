@@ -194,7 +194,8 @@ def _wrap_windows(spec: Spec, template: Any, windows: list[int], distinct: dict[
     single = not spec.outputs
     outputs = list(spec.outputs) if not single else [spec.name]
     if isinstance(template, pd.DataFrame):
-        blocks, keys = [], []
+        blocks: list[np.ndarray] = []
+        keys: list[tuple[Any, ...]] = []
         for w in windows:
             for o, arr in zip(outputs, distinct[w], strict=True):
                 blocks.append(arr)

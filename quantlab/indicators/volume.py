@@ -456,7 +456,8 @@ class VWAP(Stream):
     def update(self, *values: Any, time: Any = None) -> Any:  # type: ignore[override]
         """Feed one bar ``(high, low, close, volume)``; ``time`` is required with an anchor."""
         if len(values) == 5 and time is None:
-            values, time = values[:4], values[4]
+            time = values[4]
+            values = values[:4]
         if self.anchor is None:
             key = 0.0
         else:

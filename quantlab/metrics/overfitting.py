@@ -61,14 +61,15 @@ def _sharpe_inputs(returns: Any, sharpe: Any, n_obs: Any, skewness: Any, excess_
         raise InvalidParameterError(message(
             missing, caller, "given when `returns` is None", None,
             "Pass returns, or the scalars sharpe and n_obs (and skewness, excess_kurtosis)."))
-    sr = check_float("sharpe", sharpe, caller=caller)
-    n = check_int("n_obs", n_obs, caller=caller, minimum=2)
-    g3 = 0.0 if skewness is None else check_float("skewness", skewness, caller=caller)
-    ek = 0.0 if excess_kurtosis is None else check_float("excess_kurtosis", excess_kurtosis,
-                                                         caller=caller, minimum=-2.0)
+    sr_1 = check_float("sharpe", sharpe, caller=caller)
+    n_1 = check_int("n_obs", n_obs, caller=caller, minimum=2)
+    g3_1 = 0.0 if skewness is None else check_float("skewness", skewness, caller=caller)
+    ek_1 = 0.0 if excess_kurtosis is None else check_float("excess_kurtosis", excess_kurtosis,
+                                                           caller=caller, minimum=-2.0)
     if ppy is not None:
-        sr = sr / math.sqrt(ppy)
-    return None, np.array([sr]), np.array([float(n)]), np.array([g3]), np.array([ek + 3.0])
+        sr_1 = sr_1 / math.sqrt(ppy)
+    return (None, np.array([sr_1]), np.array([float(n_1)]), np.array([g3_1]),
+            np.array([ek_1 + 3.0]))
 
 
 def _psr(sr: np.ndarray, sr_star: float | np.ndarray, n: np.ndarray, g3: np.ndarray,

@@ -6,7 +6,8 @@ test should check, or that two notebooks use, lives here.
 * :func:`smoke_mode` - the notebook's ``smoke`` parameter, or ``QUANTLAB_SMOKE=1`` (how CI
   runs the notebooks with nbval, which cannot pass parameters).
 * :func:`make_strategy`, :func:`make_sizer` - literal parameters (a name and a dict) to
-  objects, with the house errors and a did-you-mean.
+  objects, with the house errors and a did-you-mean (the name tables live beside the
+  classes: :mod:`quantlab.strategy.registry`, :mod:`quantlab.backtest.sizer_names`).
 * :func:`backtest_setup`, :func:`sweep_setup` - the validation cells of
   ``backtest_report.ipynb`` and ``sweep_report.ipynb``: every parameter checked at once,
   returned as a frozen config object that also runs the work.
@@ -19,7 +20,6 @@ test should check, or that two notebooks use, lives here.
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import os
 from collections.abc import Mapping, Sequence
@@ -30,18 +30,17 @@ import numpy as np
 import pandas as pd
 
 from quantlab._validate import check_choice, check_float, check_int, did_you_mean, message
+from quantlab.backtest.sizer_names import sizer_from_name
 from quantlab.backtest.sweep import LOWER_IS_BETTER  # one definition: SweepResult.best agrees
 from quantlab.errors import DataError, InvalidParameterError
+from quantlab.strategy.registry import strategy_class
 
 __all__ = [
     "SMOKE_ENV",
     "SMOKE_BARS",
-    "SIZERS",
     "LOWER_IS_BETTER",
     "KEY_FIGURES",
     "smoke_mode",
-    "strategy_names",
-    "strategy_class",
     "make_strategy",
     "make_sizer",
     "load_bars",
@@ -68,22 +67,10 @@ SMOKE_BARS = 500
 #: Values kept per grid axis in smoke mode.
 SMOKE_GRID_VALUES = 3
 
-#: Position sizers a notebook can name: ``{name: factory(**params) -> sizer}``.
-SIZERS: dict[str, Any] = {}
-
 #: Statistics :func:`key_figures` takes from ``BacktestResult.stats()``.
 KEY_FIGURES: tuple[str, ...] = ("total_return", "cagr", "annual_volatility", "sharpe", "sortino",
                                 "max_drawdown", "calmar", "exposure", "n_trades", "win_rate",
                                 "profit_factor", "total_fees", "end_value", "benchmark_return")
-
-
-def _register_sizers() -> None:
-    from quantlab.backtest.sizers import FixedFraction
-
-    SIZERS["fixed_fraction"] = FixedFraction
-
-
-_register_sizers()
 
 
 # ---------------------------------------------------------------------------- parameters
@@ -117,67 +104,6 @@ def smoke_mode(smoke: bool) -> bool:
     return bool(smoke) or os.environ.get(SMOKE_ENV) == "1"
 
 
-def _literal_only(cls: type) -> bool:
-    """True when every declared parameter of strategy class ``cls`` is int/float/bool/str."""
-    return all(kind in (int, float, bool, str) for kind, _ in getattr(cls, "_params", {}).values())
-
-
-def strategy_names() -> list[str]:
-    """Return the built-in strategies a notebook can name (parameters all literal values).
-
-    Examples
-    --------
-    >>> "SmaCross" in strategy_names()
-    True
-    """
-    from quantlab import strategies
-
-    return [n for n in strategies.__all__ if _literal_only(getattr(strategies, n))]
-
-
-def strategy_class(name: str, *, caller: str = "strategy_class") -> type:
-    """Return the built-in strategy class called ``name`` (exact, else a did-you-mean error).
-
-    Parameters
-    ----------
-    name : str
-        Class name such as ``"SmaCross"``; matching ignores case (``"smacross"`` works).
-    caller : str, default "strategy_class"
-        Function (or notebook) named in error messages.
-
-    Returns
-    -------
-    type
-        The class from :mod:`quantlab.strategies`.
-
-    Raises
-    ------
-    InvalidParameterError
-        Unknown name, or a strategy whose parameters are objects (``RegimeFiltered``),
-        which a notebook's literal parameters cannot express.
-
-    Examples
-    --------
-    >>> strategy_class("emacross").__name__
-    'EmaCross'
-    """
-    from quantlab import strategies
-
-    names = strategy_names()
-    if isinstance(name, str):
-        lowered = {n.lower(): n for n in names}
-        if name.lower() in lowered:
-            return getattr(strategies, lowered[name.lower()])
-        if name in strategies.__all__:
-            raise InvalidParameterError(message(
-                "strategy", caller, "a strategy with literal parameters: " + ", ".join(names),
-                name, f"{name} takes objects as parameters; build it in code and call "
-                      "quantlab.backtest() directly."))
-    hint = did_you_mean(name, names) if isinstance(name, str) else None
-    raise InvalidParameterError(message("strategy", caller, "one of " + ", ".join(names), name,
-                                        hint))
-
-
 def _check_mapping(name: str, value: Any, caller: str) -> dict[str, Any]:
     if value is None:
         return {}
@@ -194,7 +120,7 @@ def make_strategy(name: str, params: Mapping[str, Any] | None = None, *,
     Parameters
     ----------
     name : str
-        A name of :func:`strategy_names` (case-insensitive).
+        A name of :func:`quantlab.strategy.registry.strategy_names` (case-insensitive).
     params : dict, optional
         Parameters of the strategy; missing ones keep their defaults.
     caller : str, default "make_strategy"
@@ -203,7 +129,7 @@ def make_strategy(name: str, params: Mapping[str, Any] | None = None, *,
     Returns
     -------
     Strategy
-        ``strategy_class(name)(**params)``.
+        :func:`quantlab.strategy.registry.strategy_from_name` ``(name, **params)``.
 
     Raises
     ------
@@ -227,7 +153,7 @@ def make_sizer(name: str, params: Mapping[str, Any] | None = None, *,
     Parameters
     ----------
     name : str
-        A key of :data:`SIZERS` (``"fixed_fraction"``).
+        A key of :data:`quantlab.backtest.sizer_names.SIZER_NAMES` (``"fixed_fraction"``).
     params : dict, optional
         Keyword arguments of the sizer, e.g. ``{"fraction": 0.5}``.
     caller : str, default "make_sizer"
@@ -248,17 +174,7 @@ def make_sizer(name: str, params: Mapping[str, Any] | None = None, *,
     >>> make_sizer("fixed_fraction", {"fraction": 0.5})
     FixedFraction(fraction=0.5)
     """
-    key = check_choice("sizer", name, sorted(SIZERS), caller=caller)
-    factory = SIZERS[key]
-    kwargs = _check_mapping("sizer_params", params, caller)
-    known = [p for p in inspect.signature(factory).parameters if p != "self"]
-    for arg in kwargs:
-        if arg not in known:
-            hint = did_you_mean(arg, known) or f"Parameters of {key}: {', '.join(known)}."
-            raise InvalidParameterError(message("sizer_params", caller,
-                                                f"parameters of {key} ({', '.join(known)})",
-                                                kwargs, hint))
-    return factory(**kwargs)
+    return sizer_from_name(name, caller=caller, **_check_mapping("sizer_params", params, caller))
 
 
 def load_bars(dataset: str | None = None, *, store: str | os.PathLike[str] | None = None,
@@ -537,7 +453,7 @@ def sweep_setup(*, strategy: str = "SmaCross", grid: Mapping[str, Any] | None = 
     Parameters
     ----------
     strategy : str
-        See :func:`strategy_class`.
+        See :func:`quantlab.strategy.registry.strategy_class`.
     grid : dict
         ``{parameter: [values]}``; every key must be a parameter of the strategy.
     dataset, start, end

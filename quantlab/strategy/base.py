@@ -2,16 +2,49 @@
 
 from __future__ import annotations
 
+import types
 import typing
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
 
-from quantlab._validate import check_bool, check_choice, check_float, check_int, did_you_mean
+from quantlab._validate import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    did_you_mean,
+    message,
+)
 from quantlab.errors import InvalidParameterError
 
-__all__ = ["Strategy", "param", "Param"]
+__all__ = ["Strategy", "param", "Param", "RegimeModel"]
+
+
+@runtime_checkable
+class RegimeModel(Protocol):
+    """Anything that says, causally, at which bars trading is allowed.
+
+    The interface :class:`~quantlab.strategies.RegimeFiltered` consumes (and the regime
+    models implement): ``allowed(data)`` returns a boolean Series (or DataFrame, one column
+    per symbol) aligned with ``data``, whose value at bar t uses data up to bar t only
+    (a filtered, not a smoothed, probability). An optional ``warmup`` attribute gives the
+    bars it needs before its answer is meaningful.
+
+    Examples
+    --------
+    >>> class AlwaysOn:
+    ...     def allowed(self, data):
+    ...         return data["close"] > 0
+    >>> isinstance(AlwaysOn(), RegimeModel)
+    True
+    """
+
+    def allowed(self, data: pd.DataFrame) -> pd.Series | pd.DataFrame:  # pragma: no cover
+        """Return True at the bars where trading is allowed (known at that bar)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -36,7 +69,12 @@ class Strategy:
 
     Declare parameters as annotated class attributes (``int``, ``float``, ``bool``, ``str``)
     with a default or a :func:`param` declaration; instances are frozen and validated, with
-    the parameters in ``repr`` and in the ``params`` dict.
+    the parameters in ``repr`` and in the ``params`` dict. A parameter may also hold an
+    object, declared by its type: another ``Strategy``, a :class:`RegimeModel`, a pandas
+    object, or a union of them (``regime: RegimeModel | pd.Series``). Such a value is
+    checked with ``isinstance``, compared by its own ``==`` when it has value semantics
+    (a strategy) and by identity otherwise (a pandas object is never compared element by
+    element), and shown in ``repr`` in one short line.
 
     Subclasses implement :meth:`signal` (data up to each bar -> target exposure in [-1, 1];
     NaN = hold the current position) and :attr:`warmup` (bars needed before the signal is
@@ -58,12 +96,12 @@ class Strategy:
     Momentum(window=5)
     """
 
-    _params: ClassVar[dict[str, tuple[type, Param]]] = {}
+    _params: ClassVar[dict[str, tuple[Any, Param]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         hints = typing.get_type_hints(cls)
-        params: dict[str, tuple[type, Param]] = dict(getattr(cls, "_params", {}))
+        params: dict[str, tuple[Any, Param]] = dict(getattr(cls, "_params", {}))
         for name in cls.__dict__.get("__annotations__", {}):
             kind = hints.get(name)
             if name.startswith("_") or typing.get_origin(kind) is ClassVar or name not in cls.__dict__:
@@ -128,14 +166,72 @@ class Strategy:
         raise AttributeError(f"{type(self).__name__} is frozen; use .replace({name}=...) for a modified copy.")
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
+        args = ", ".join(f"{k}={_short_repr(v)}" for k, v in self._values.items())
         return f"{type(self).__name__}({args})"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._values == self._values  # type: ignore[attr-defined]
+        if type(other) is not type(self):
+            return False
+        mine, theirs = self._values, other._values
+        return mine.keys() == theirs.keys() and all(_same(mine[k], theirs[k]) for k in mine)
 
     def __hash__(self) -> int:
-        return hash((type(self).__qualname__, tuple(sorted((k, repr(v)) for k, v in self._values.items()))))
+        return hash((type(self).__qualname__,
+                     tuple(sorted((k, _hash_key(v)) for k, v in self._values.items()))))
+
+
+# ---------------------------------------------------------------------------- value semantics
+
+_LITERALS = (int, float, bool, str, type(None), np.integer, np.floating, np.bool_)
+#: Containers compared element by element by ``==``: parameters holding them compare by identity.
+_ARRAYS = (pd.Series, pd.DataFrame, pd.Index, np.ndarray)
+_MAX_REPR = 80
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Parameter equality: identity for arrays and pandas objects, else ``==`` if it is a bool."""
+    if a is b:
+        return True
+    if isinstance(a, _ARRAYS) or isinstance(b, _ARRAYS):
+        return False
+    try:
+        result = a == b
+    except (TypeError, ValueError):  # e.g. a tuple holding a Series: no element-wise answer
+        return False
+    return bool(result) if isinstance(result, bool | np.bool_) else False
+
+
+def _hash_key(value: Any) -> Any:
+    """A hashable stand-in for a parameter value, consistent with :func:`_same`."""
+    if isinstance(value, _ARRAYS):
+        return ("id", id(value))
+    try:
+        return hash(value)
+    except TypeError:  # __eq__ without __hash__: equal objects must hash alike, so one bucket
+        return ("unhashable", 0)
+
+
+def _short_repr(value: Any) -> str:
+    """One short line for a parameter value: literals and strategies as themselves,
+    pandas/numpy objects by type and shape, other objects by their own repr when it is a
+    short single line, else ``<TypeName>``."""
+    if isinstance(value, _LITERALS) or isinstance(value, Strategy):
+        return repr(value)
+    name = type(value).__name__
+    if isinstance(value, pd.Series):
+        return f"<Series {value.dtype}, {len(value)} rows>"
+    if isinstance(value, pd.DataFrame):
+        return f"<DataFrame {value.shape[0]}x{value.shape[1]}>"
+    if isinstance(value, np.ndarray | pd.Index):
+        return f"<{name} {value.dtype}, shape {value.shape}>"
+    if type(value).__repr__ is not object.__repr__:
+        try:
+            text = repr(value)
+        except Exception:  # noqa: BLE001 - a broken __repr__ must not break ours
+            text = ""
+        if text and "\n" not in text and len(text) <= _MAX_REPR:
+            return text
+    return f"<{name}>"
 
 
 def _check_param(name: str, value: Any, kind: Any, spec: Param, caller: str) -> Any:
@@ -149,7 +245,61 @@ def _check_param(name: str, value: Any, kind: Any, spec: Param, caller: str) -> 
         return check_choice(name, value, spec.choices, caller=caller)
     if kind is str and not isinstance(value, str):
         raise InvalidParameterError(f"`{name}` of {caller}() must be a string; got {value!r}.")
+    members = _object_kinds(kind)
+    if members and not any(_is_instance(value, member) for member in members):
+        raise InvalidParameterError(message(name, caller, " or ".join(map(_describe, members)),
+                                            _Shown(value), _remedy(name, members)))
     return value
+
+
+def _object_kinds(kind: Any) -> tuple[type, ...]:
+    """The classes an object parameter's annotation allows (``A | B`` -> ``(A, B)``); empty
+    when the annotation is not a class or a union of classes (``Any``: nothing checked)."""
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        members = typing.get_args(kind)
+        return members if all(isinstance(m, type) for m in members) else ()
+    return (kind,) if isinstance(kind, type) and kind not in (int, float, bool, str) else ()
+
+
+def _is_instance(value: Any, kind: type) -> bool:
+    if kind is RegimeModel:  # runtime_checkable only tests that the attribute exists
+        return callable(getattr(value, "allowed", None))
+    return isinstance(value, kind)
+
+
+def _describe(kind: type) -> str:
+    if kind is type(None):
+        return "None"
+    if kind is RegimeModel:
+        return "a regime model (an object with allowed(data) -> boolean Series)"
+    if issubclass(kind, Strategy):
+        return f"{_article(kind.__name__)} {kind.__name__} instance"
+    if kind.__module__.startswith("pandas"):
+        return f"a pandas {kind.__name__}"
+    return f"{_article(kind.__name__)} {kind.__name__}"
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _remedy(name: str, members: tuple[type, ...]) -> str | None:
+    if any(issubclass(m, Strategy) for m in members):
+        return f"Pass a strategy object, e.g. {name}=SmaCross(fast=10, slow=30)."
+    if RegimeModel in members:
+        return ("Pass an object whose allowed(data) says, causally, at which bars trading is "
+                "allowed (e.g. a fitted regime model).")
+    return None
+
+
+class _Shown:
+    """A value shown in an error message by its short repr (never a whole Series)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return _short_repr(self.value)
 
 
 def _int_or_none(x: float | None) -> int | None:

@@ -15,7 +15,7 @@ import pandas as pd
 from quantlab import indicators as ind
 from quantlab._validate import message
 from quantlab.errors import InvalidParameterError
-from quantlab.strategy.base import Strategy, param
+from quantlab.strategy.base import RegimeModel, Strategy, param
 
 __all__ = ["SmaCross", "EmaCross", "RsiReversion", "BollingerReversion", "DonchianBreakout", "RegimeFiltered"]
 
@@ -161,21 +161,27 @@ class DonchianBreakout(Strategy):
 class RegimeFiltered(Strategy):
     """Trade ``base`` only while ``regime`` allows it; flat otherwise.
 
-    ``regime`` is either a boolean Series/DataFrame aligned with the data (True = trading
-    allowed at that bar, known at that bar), or an object with ``allowed(data) -> Series`` that
-    computes it causally (the interface the regime models implement: filtered, not smoothed).
+    ``regime`` is either a :class:`~quantlab.strategy.RegimeModel` (an object with
+    ``allowed(data) -> Series`` that computes it causally: the interface the regime models
+    implement, filtered, not smoothed), or a boolean Series/DataFrame aligned with the data
+    (True = trading allowed at that bar, known at that bar).
+
+    Both parameters are objects: two instances are equal when their ``base`` strategies are
+    equal and their ``regime`` is equal by its own ``==`` (the same object, for a model without
+    one, and always for a Series, which is never compared element by element); ``repr``
+    shows ``regime`` in one line (``<MyRegime>``, ``<Series bool, 1500 rows>``).
+
+    Examples
+    --------
+    >>> class Calm:
+    ...     def allowed(self, data):
+    ...         return data["close"].pct_change().abs() < 0.05
+    >>> RegimeFiltered(base=SmaCross(fast=10, slow=30), regime=Calm())
+    RegimeFiltered(base=SmaCross(fast=10, slow=30, short=False), regime=<Calm>)
     """
 
-    base: Strategy = None  # type: ignore[assignment]
-    regime: Any = None
-
-    def check(self) -> None:
-        if not hasattr(self.base, "signal"):
-            raise InvalidParameterError(message("base", "RegimeFiltered", "a Strategy", self.base))
-        if not (isinstance(self.regime, pd.Series | pd.DataFrame) or hasattr(self.regime, "allowed")):
-            raise InvalidParameterError(message("regime", "RegimeFiltered",
-                                                "a boolean Series or an object with allowed(data)",
-                                                type(self.regime).__name__))
+    base: Strategy = None  # type: ignore[assignment]  # required: None fails validation
+    regime: RegimeModel | pd.Series | pd.DataFrame = None  # type: ignore[assignment]
 
     @property
     def warmup(self) -> int:
@@ -183,7 +189,8 @@ class RegimeFiltered(Strategy):
 
     def signal(self, data: pd.DataFrame) -> Any:
         base = self.base.signal(data)
-        allowed = self.regime.allowed(data) if hasattr(self.regime, "allowed") else self.regime
+        regime = self.regime
+        allowed = regime if isinstance(regime, pd.Series | pd.DataFrame) else regime.allowed(data)
         allowed = allowed.reindex(base.index)
         mask = np.asarray(allowed.fillna(False), dtype=bool)
         if isinstance(base, pd.DataFrame) and mask.ndim == 1:

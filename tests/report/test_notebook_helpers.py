@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import quantlab as ql
+from quantlab.backtest.sizer_names import SIZER_NAMES, sizer_from_name
 from quantlab.backtest.sizers import FixedFraction
 from quantlab.backtest.sweep import sweep
 from quantlab.data import Store, load
@@ -52,24 +53,7 @@ def test_smoke_mode_reads_the_parameter_and_the_environment(monkeypatch):
 
 
 # ---------------------------------------------------------------------------- strategies, sizers
-
-def test_strategy_names_are_the_literal_builtins():
-    assert nh.strategy_names() == ["SmaCross", "EmaCross", "RsiReversion", "BollingerReversion",
-                                   "DonchianBreakout"]
-
-
-def test_strategy_class_exact_case_insensitive_and_did_you_mean():
-    assert nh.strategy_class("SmaCross") is SmaCross
-    assert nh.strategy_class("emacross") is EmaCross
-    with pytest.raises(InvalidParameterError,
-                       match=r"`strategy` of backtest_report\(\) must be one of SmaCross.*; got "
-                             r"'SmaCros'\. Did you mean 'SmaCross'\?"):
-        nh.strategy_class("SmaCros", caller="backtest_report")
-    with pytest.raises(InvalidParameterError, match="RegimeFiltered takes objects"):
-        nh.strategy_class("RegimeFiltered")
-    with pytest.raises(InvalidParameterError, match="got 3"):
-        nh.strategy_class(3)
-
+# (the name tables themselves: tests/strategy/test_registry.py, and sizer_from_name below)
 
 def test_make_strategy_equals_the_class_call():
     assert nh.make_strategy("SmaCross", {"fast": 20, "slow": 50}) == SmaCross(fast=20, slow=50)
@@ -93,6 +77,22 @@ def test_make_sizer():
         nh.make_sizer("fixed_fraction", {"fractoin": 0.5})
     with pytest.raises(InvalidParameterError, match=r"`fraction` of FixedFraction\(\)"):
         nh.make_sizer("fixed_fraction", {"fraction": 1.5})
+    with pytest.raises(InvalidParameterError, match=r"`sizer_params` of make_sizer\(\) must be a dict"):
+        nh.make_sizer("fixed_fraction", [0.5])
+
+
+def test_sizer_from_name_builds_the_named_class():
+    assert sizer_from_name("fixed_fraction", fraction=0.25) == FixedFraction(0.25)
+    assert sizer_from_name("fixed_fraction") == FixedFraction()
+    for name, class_name in SIZER_NAMES.items():  # every entry names a class of sizers.py
+        assert type(sizer_from_name(name)).__name__ == class_name
+    with pytest.raises(InvalidParameterError,
+                       match=r"`sizer` of backtest_report\(\) must be one of 'fixed_fraction'.*"
+                             r"Did you mean 'fixed_fraction'\?"):
+        sizer_from_name("fixedfraction", caller="backtest_report")
+    with pytest.raises(InvalidParameterError, match=r"unknown parameter `fractoin` of sizer "
+                                                    r"'fixed_fraction'\. Did you mean 'fraction'"):
+        sizer_from_name("fixed_fraction", fractoin=0.5)
 
 
 # ---------------------------------------------------------------------------- data

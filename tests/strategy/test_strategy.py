@@ -3,6 +3,8 @@ causality (planted look-ahead is caught, every built-in passes)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -163,3 +165,115 @@ def test_regime_filtered_trades_only_when_allowed(aapl):
         check_causality(RegimeFiltered(base=base, regime=Calm(expanding=True)), aapl)
     with pytest.raises(InvalidParameterError, match="`regime` of RegimeFiltered"):
         RegimeFiltered(base=base, regime=3)
+
+
+
+# ---------------------------------------------------------------------------- object parameters
+
+class _Vol:
+    """A regime model without value semantics (compares by identity)."""
+
+    warmup = 31
+
+    def allowed(self, data):
+        return np.log(data["close"]).diff().rolling(30).std() < 0.025
+
+
+def _mask(aapl):
+    return pd.Series(np.arange(len(aapl)) % 200 < 100, index=aapl.index)
+
+
+def test_object_parameters_are_validated_with_the_fix_named(aapl):
+    with pytest.raises(InvalidParameterError,
+                       match=r"`base` of RegimeFiltered\(\) must be a Strategy instance; got 3\. "
+                             r"Pass a strategy object, e\.g\. base=SmaCross"):
+        RegimeFiltered(base=3, regime=_Vol())
+    with pytest.raises(InvalidParameterError, match=r"`base` of RegimeFiltered\(\) .*; got None"):
+        RegimeFiltered(regime=_Vol())  # base has no usable default
+    with pytest.raises(InvalidParameterError,
+                       match=r"`regime` of RegimeFiltered\(\) must be a regime model .*allowed\(data\)"
+                             r".*; got SmaCross\(fast=10, slow=30, short=False\)\. Pass an object"):
+        RegimeFiltered(base=SmaCross(), regime=SmaCross())  # a strategy is not a regime model
+    with pytest.raises(InvalidParameterError, match=r"`regime` .*; got <ndarray bool, shape \(1500,\)>"):
+        RegimeFiltered(base=SmaCross(), regime=_mask(aapl).to_numpy())  # the message stays short
+
+    class Declared(Strategy):  # any class, or union of classes, is a parameter type
+        inner: EmaCross | SmaCross = None  # type: ignore[assignment]
+
+    assert Declared(inner=EmaCross()).inner == EmaCross()
+    with pytest.raises(InvalidParameterError,
+                       match=r"`inner` of Declared\(\) must be an EmaCross instance or a SmaCross "
+                             r"instance; got DonchianBreakout\(window=20, short=False\)"):
+        Declared(inner=DonchianBreakout())
+
+
+def test_object_parameters_compare_by_value_or_identity_never_element_wise(aapl):
+    model, mask = _Vol(), _mask(aapl)
+    a = RegimeFiltered(base=SmaCross(fast=10, slow=30), regime=model)
+    b = RegimeFiltered(base=SmaCross(fast=10, slow=30), regime=model)
+    assert a == b and hash(a) == hash(b)
+    assert len({a, b}) == 1
+    assert a != RegimeFiltered(base=SmaCross(fast=10, slow=40), regime=model)  # base by value
+    assert a != RegimeFiltered(base=EmaCross(fast=10, slow=30), regime=model)
+    assert a != RegimeFiltered(base=SmaCross(fast=10, slow=30), regime=_Vol())  # model by identity
+    # a Series parameter: identity, so == never asks pandas for an element-wise truth value
+    m1 = RegimeFiltered(base=SmaCross(), regime=mask)
+    assert m1 == RegimeFiltered(base=SmaCross(), regime=mask)
+    assert hash(m1) == hash(RegimeFiltered(base=SmaCross(), regime=mask))
+    assert m1 != RegimeFiltered(base=SmaCross(), regime=mask.copy())
+    assert m1 != a and a != m1
+    # a nested strategy parameter compares by its own == and hash
+    nested = RegimeFiltered(base=a, regime=model)
+    assert nested == RegimeFiltered(base=b, regime=model)
+    assert hash(nested) == hash(RegimeFiltered(base=b, regime=model))
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A regime model with value semantics (a frozen dataclass)."""
+
+    level: float
+
+    def allowed(self, data):
+        return data["close"] > self.level
+
+
+def test_object_parameters_with_value_semantics_compare_by_value():
+    a = RegimeFiltered(base=SmaCross(), regime=Threshold(1.0))
+    assert a == RegimeFiltered(base=SmaCross(), regime=Threshold(1.0))
+    assert hash(a) == hash(RegimeFiltered(base=SmaCross(), regime=Threshold(1.0)))
+    assert a != RegimeFiltered(base=SmaCross(), regime=Threshold(2.0))
+    assert repr(a) == ("RegimeFiltered(base=SmaCross(fast=10, slow=30, short=False), "
+                       "regime=Threshold(level=1.0))")  # a short own repr is kept
+
+
+def test_object_parameters_have_a_short_repr(aapl):
+    model = _Vol()
+    assert repr(RegimeFiltered(base=SmaCross(fast=10, slow=30), regime=model)) == (
+        "RegimeFiltered(base=SmaCross(fast=10, slow=30, short=False), regime=<_Vol>)")
+    with_series = repr(RegimeFiltered(base=SmaCross(), regime=_mask(aapl)))
+    assert with_series.endswith("regime=<Series bool, 1500 rows>)") and len(with_series) < 120
+    frame = pd.DataFrame({"AAPL": _mask(aapl), "MSFT": _mask(aapl)})
+    assert repr(RegimeFiltered(base=SmaCross(), regime=frame)).endswith("regime=<DataFrame 1500x2>)")
+
+    class Chatty:  # an own repr that is long or spans lines is replaced by the type name
+        def allowed(self, data):
+            return data["close"] > 0
+
+        def __repr__(self):
+            return "Chatty(\n" + "x" * 500 + ")"
+
+    assert repr(RegimeFiltered(base=SmaCross(), regime=Chatty())).endswith("regime=<Chatty>)")
+
+
+def test_object_parameters_pickle_round_trip(aapl):
+    import pickle
+
+    plain = RegimeFiltered(base=EmaCross(fast=5, slow=20), regime=_mask(aapl))
+    back = pickle.loads(pickle.dumps(plain))
+    assert repr(back) == repr(plain) and back.base == plain.base
+    pd.testing.assert_series_equal(back.signal(aapl), plain.signal(aapl))
+    model = RegimeFiltered(base=SmaCross(), regime=_Vol())
+    back = pickle.loads(pickle.dumps(model))
+    assert isinstance(back.regime, _Vol) and back.base == SmaCross()
+    pd.testing.assert_series_equal(back.signal(aapl), model.signal(aapl))
