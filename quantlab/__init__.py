@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from quantlab import data, indicators, metrics, report, strategies
 from quantlab import indicators as ind
-from quantlab.backtest import BacktestResult, backtest
+from quantlab.backtest import Account, BacktestConfig, BacktestResult, RiskLimits, backtest
+from quantlab.backtest import sizers as sizers
 from quantlab.backtest.sweep import SweepResult, sweep
 from quantlab.errors import (
     DataError,
@@ -28,6 +29,7 @@ __version__ = "0.1.0"
 __all__ = [
     "data", "indicators", "ind", "metrics", "report", "strategies",
     "Strategy", "param", "check_causality",
-    "backtest", "BacktestResult", "sweep", "SweepResult",
+    "backtest", "BacktestResult", "BacktestConfig", "RiskLimits", "Account", "sizers",
+    "sweep", "SweepResult",
     "QuantlabError", "InvalidParameterError", "DataError", "LookAheadError", "QuantlabWarning",
 ]

@@ -20,6 +20,7 @@ __all__ = [
     "DataQualityWarning",
     "ConvergenceWarning",
     "WarmupWarning",
+    "SizingWarning",
 ]
 
 
@@ -69,3 +70,7 @@ class ConvergenceWarning(QuantlabWarning):
 
 class WarmupWarning(QuantlabWarning):
     """A recursive indicator's output still depends on where the data starts."""
+
+
+class SizingWarning(QuantlabWarning):
+    """A sizer sized some decisions at 0 (undefined inputs, no edge, too few observations)."""

@@ -1,4 +1,5 @@
-"""``backtest()``: validate -> arrays -> :func:`~quantlab.backtest.kernels.simulate_nb` -> wrap."""
+"""``backtest()``: config + data -> :class:`~quantlab.backtest.simulation.Simulation` ->
+the decision step over every bar (:func:`~quantlab.backtest.kernels.run_nb`) -> wrap."""
 
 from __future__ import annotations
 
@@ -8,57 +9,53 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quantlab import indicators as ind
-from quantlab._validate import (
-    check_choice,
-    check_float,
-    check_int,
-    check_ohlcv,
-    check_options,
-    message,
-)
+from quantlab._validate import check_int, check_ohlcv, check_options, message
 from quantlab.backtest import kernels as K
+from quantlab.backtest.config import OPTION_PARTS, BacktestConfig
 from quantlab.backtest.result import BacktestResult
-from quantlab.backtest.sizers import apply_sizer, as_sizer
+from quantlab.backtest.simulation import prepare_simulation
+from quantlab.backtest.sizers import FixedFraction, _Kernel, apply_sizer
 from quantlab.errors import DataError, InvalidParameterError
 
-__all__ = ["backtest", "DEFAULTS"]
+__all__ = ["backtest", "OPTIONS", "UNSET"]
 
 _CALLER = "backtest"
 _PRICES = ("open", "high", "low", "close")
 
-#: Default options (the values a call without options uses).
-DEFAULTS: dict[str, Any] = {
-    "fill": "next_open",
-    "init_cash": 100_000.0,
-    "fee_bps": 0.0,
-    "fee_fixed": 0.0,
-    "slippage_bps": 0.0,
-    "slippage_atr": 0.0,
-    "atr_window": 14,
-    "size": 1.0,
-    "leverage": 1.0,
-    "maintenance_margin": None,
-    "sl_stop": None,
-    "tp_stop": None,
-    "tsl_stop": None,
-    "lot_size": 0.0,
-    "min_notional": 0.0,
-    "funding_bps": 0.0,
-    "borrow_bps": 0.0,
-    "drift_threshold": None,
-    "warmup": None,
-    "direction": "longonly",
-    "entries": None,
-    "exits": None,
-    "short_entries": None,
-    "short_exits": None,
-    "periods_per_year": None,
-}
+
+class _Unset:
+    """The default of backtest()'s keyword options: "take it from ``config``"."""
+
+    def __repr__(self) -> str:
+        return "<from config>"
 
 
-def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /, **options: Any) -> BacktestResult:
+UNSET: Any = _Unset()
+#: The flat simulation options (``BacktestConfig`` fields) ``backtest()`` and ``sweep()`` take.
+OPTIONS: tuple[str, ...] = tuple(OPTION_PARTS) + ("warmup", "periods_per_year")
+
+
+def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /,
+             config: BacktestConfig | None = None, *,
+             fill: str = UNSET, init_cash: float = UNSET, fee_bps: float = UNSET,
+             fee_fixed: float = UNSET, slippage_bps: float = UNSET, slippage_atr: float = UNSET,
+             atr_window: int = UNSET, size: Any = UNSET, rebalance_threshold: float | None = UNSET,
+             leverage: float = UNSET, maintenance_margin: float | None = UNSET,
+             sl_stop: float | None = UNSET, tp_stop: float | None = UNSET,
+             tsl_stop: float | None = UNSET, lot_size: Any = UNSET, min_notional: Any = UNSET,
+             funding_bps: Any = UNSET, borrow_bps: Any = UNSET,
+             max_position: float | None = UNSET, max_gross_leverage: float | None = UNSET,
+             max_daily_loss: float | None = UNSET, max_drawdown: float | None = UNSET,
+             max_orders_per_day: int | None = UNSET, on_breach: str = UNSET,
+             warmup: int | None = UNSET, direction: str = UNSET,
+             periods_per_year: float | None = UNSET, drift_threshold: float | None = UNSET,
+             start: Any = None, end: Any = None, sizer_inputs: dict[str, Any] | None = None,
+             entries: Any = None, exits: Any = None, short_entries: Any = None,
+             short_exits: Any = None, **unknown: Any) -> BacktestResult:
     """Simulate a strategy, target exposures or entry/exit signals on OHLCV bars.
+
+    Every order goes through the one decision step (:mod:`quantlab.backtest.step`), the same
+    the sweep, walk-forward and the live :class:`~quantlab.backtest.Account` take.
 
     Parameters
     ----------
@@ -70,42 +67,62 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /, **options: 
         * a Series (one asset) / DataFrame (columns = symbols) of target exposures in
           [-1, 1], NaN = hold the current position;
         * ``(entries, exits)`` or ``(entries, exits, short_entries, short_exits)`` boolean
-          Series/DataFrames, or a dict with those keys (or pass them as options).
-    **options
-        fill : {"next_open", "close"}, default "next_open"
-            A target decided on bar t fills at the open of bar t+1 (sized with equity at
-            that open), or at the close of bar t (vectorbt's convention).
-        init_cash : float, default 100_000
-        fee_bps : float, default 0 - proportional fee, basis points of traded value.
-        fee_fixed : float, default 0 - fee per order, cash units.
-        slippage_bps : float, default 0 - fill price moved against the order, bps.
-        slippage_atr : float, default 0 - ... or by this multiple of ATR(``atr_window``)
-            (``quantlab.indicators.atr``, known at the decision bar; 0 during its warm-up).
-        size : float in (0, 1], "all_in" or sizer, default 1.0 - fraction of equity behind a
-            full signal; a callable is a sizer (:mod:`quantlab.backtest.sizers`).
-        leverage : float >= 1, default 1 - a full signal is ``leverage`` x equity; gross
-            exposure is capped at ``leverage`` x equity (initial margin 1/leverage).
-        maintenance_margin : float in [0, 1) or None, default None - positions are
-            liquidated when equity falls to this fraction of gross exposure, checked on
-            each bar's adverse extreme (high for shorts, low for longs) and filled at the
-            exact liquidation price (one open position) or the adverse extremes (several).
-            None: 0 (liquidation at zero equity) when ``leverage > 1``; never at
-            ``leverage = 1`` (vectorbt's cash account: a short may lose more than equity).
-        sl_stop, tp_stop, tsl_stop : float > 0 or None - stop-loss, take-profit, trailing
-            stop as fractions of the entry price (trailing: of the best price since entry),
-            checked intrabar on high/low; a gap through the level fills at the open.
-        lot_size, min_notional : float or {symbol: float}, default 0 - order sizes round
-            toward zero to lots; orders worth less than ``min_notional`` are refused.
-        funding_bps : float, Series or DataFrame, default 0 - per-bar funding in bps of the
-            signed position value (longs pay when positive, shorts receive).
-        borrow_bps : float, Series or DataFrame, default 0 - per-bar borrow fee on shorts.
-        drift_threshold : float or None, default None - target mode: re-trade an unchanged
-            target when |exposure - target| exceeds it (None: trade only on changes).
-        warmup : int, optional - no order is decided before this bar (default: the
-            strategy's ``warmup``, else 0).
-        direction : {"longonly", "shortonly", "both"}, default "longonly" - how
-            ``(entries, exits)`` map to sides (vectorbt's ``direction``).
-        periods_per_year : float, optional - default inferred from the index.
+          Series/DataFrames, or a dict with those keys (or pass them as keywords).
+    config : BacktestConfig, optional
+        All settings at once (:mod:`quantlab.backtest.config`); the keyword options below
+        override its fields. Each keyword's default is the config's (itself the default
+        listed here).
+    fill : {"next_open", "close"}, default "next_open"
+        A target decided on bar t fills at the open of bar t+1 (sized with equity at that
+        open), or at the close of bar t (vectorbt's convention).
+    init_cash : float, default 100_000
+    fee_bps : float, default 0 - proportional fee, basis points of traded value (< 10 000).
+    fee_fixed : float, default 0 - fee per order, cash units.
+    slippage_bps : float, default 0 - fill price moved against the order, bps (< 10 000).
+    slippage_atr : float, default 0 - ... or by this multiple of ATR(``atr_window``) / close
+        (``quantlab.indicators.atr``, known at the decision bar; 0 during its warm-up).
+    atr_window : int, default 14
+    size : float in (0, 1], "all_in" or sizer, default 1.0 - fraction of equity behind a
+        full signal, or a sizer of :mod:`quantlab.backtest.sizers` (``VolTarget``,
+        ``AtrRisk``, ``Kelly``, ``VarBudget``, ``combine(...)``) run by the step on the
+        account at each decision, or a pandas callable run before the simulation.
+    rebalance_threshold : float or None, default None - re-trade an unchanged target when
+        the position is off its sized target by more than this fraction of equity (None:
+        trade only when the target changes; the size is set then). ``drift_threshold`` is
+        its older name.
+    leverage : float >= 1, default 1 - a full fixed-fraction signal is ``leverage`` x
+        equity; gross exposure is capped at ``leverage`` x equity.
+    maintenance_margin : float in [0, 1) or None, default None - liquidation when equity
+        falls to this fraction of gross exposure, checked on each bar's adverse extreme and
+        filled at the exact liquidation price (one open position) or the adverse extremes.
+        None: 0 when ``leverage > 1``; never at ``leverage = 1`` (vectorbt's cash account).
+    sl_stop, tp_stop, tsl_stop : float > 0 or None - stop-loss, take-profit, trailing stop
+        as fractions of the entry price (0.05 = 5%; trailing: of the best price since
+        entry), checked intrabar on high/low; a gap through the level fills at the open.
+    lot_size, min_notional : float or {symbol: float}, default 0.
+    funding_bps : float, Series or DataFrame, default 0 - per-bar funding, bps of the signed
+        position value (longs pay when positive, shorts receive).
+    borrow_bps : float, Series or DataFrame, default 0 - per-bar borrow fee on shorts.
+    max_position, max_gross_leverage, max_daily_loss, max_drawdown, max_orders_per_day,
+    on_breach : risk limits (:class:`~quantlab.backtest.config.RiskLimits`); breaches are
+        events in ``result.risk_events`` and counted by ``stats()``.
+    warmup : int, optional - no order is decided before this bar (default: the strategy's
+        ``warmup``, else 0).
+    direction : {"longonly", "shortonly", "both"}, default "longonly" - how ``(entries,
+        exits)`` map to sides (vectorbt's ``direction``).
+    periods_per_year : float, optional - default inferred from the index.
+    start, end : date, optional
+        Evaluation window: the strategy and its indicators see all the data, the account
+        trades and the statistics count only bars in ``[start, end]`` (arch's
+        ``first_obs`` / ``last_obs``). The result covers the window.
+    sizer_inputs : dict, optional
+        Per-bar sizer inputs replacing the computed ones: ``vol`` (return volatility, e.g.
+        a GARCH forecast), ``var`` (one-bar VaR of a unit exposure), ``atr`` (ATR / close),
+        ``edge_mean``, ``edge_var``, ``edge_n``; Series/DataFrames aligned with ``data``,
+        each value computed from data up to its bar.
+    entries, exits, short_entries, short_exits : boolean Series/DataFrames, optional.
+    **unknown
+        Refused with a did-you-mean (a misspelt option never passes silently).
 
     Returns
     -------
@@ -114,7 +131,7 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /, **options: 
     Raises
     ------
     InvalidParameterError
-        Unknown option (with a did-you-mean), an option out of range, negative fees.
+        An option out of range (naming it, the constraint and the value), an empty window.
     DataError
         Malformed data (NaN or non-positive prices, bad index), signals or targets that do
         not align with the data, targets outside [-1, 1].
@@ -137,11 +154,11 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /, **options: 
     (vectorbt's stop-limit fills have none).
 
     **Signals vs targets.** Entry/exit signals are events (vectorbt semantics); target
-    exposures are states: an order is sent when the target changes (or drifts past
-    ``drift_threshold``). After a stop exit an unchanged target does not re-enter, and an
-    order refused for its size (no buying power, below the lot size or minimum notional) is
-    not retried until the target changes (or drifts past ``drift_threshold``): compare
-    ``positions`` with the targets to see such shortfalls.
+    exposures are states: an order is sent when the target changes (or, with
+    ``rebalance_threshold``, when the position drifts off its sized target). After a stop
+    exit an unchanged target does not re-enter, and an order refused for its size (no buying
+    power, below the lot size or minimum notional, the daily order limit) is not retried
+    until the target changes: compare ``positions`` with the targets to see such shortfalls.
 
     Trades still open after the last bar are valued at the last close with reason
     ``"end"`` and no exit fee (vectorbt's open trades).
@@ -150,127 +167,69 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /, **options: 
     --------
     >>> import quantlab as ql  # doctest: +SKIP
     >>> df = ql.data.load("aapl", start="2010", end="2012")  # doctest: +SKIP
-    >>> fast, slow = df.close.rolling(10).mean(), df.close.rolling(30).mean()  # doctest: +SKIP
-    >>> res = backtest(df, (fast > slow) & (fast.shift() <= slow.shift()), fill="close")  # doctest: +SKIP
+    >>> res = backtest(df, ql.strategies.SmaCross(fast=10, slow=30), fee_bps=10,
+    ...                size=ql.backtest.VolTarget(0.15), rebalance_threshold=0.1)  # doctest: +SKIP
     """
-    check_options(options, DEFAULTS, caller=_CALLER)
-    opts = {**DEFAULTS, **options}
+    if unknown:
+        check_options(unknown, list(OPTIONS) + ["start", "end", "sizer_inputs", "config"],
+                      caller=_CALLER)
+    overrides = {k: v for k, v in locals().items() if k in OPTIONS and v is not UNSET}
+    if config is not None and not isinstance(config, BacktestConfig):
+        raise InvalidParameterError(message("config", _CALLER, "a BacktestConfig or None",
+                                            type(config).__name__,
+                                            "Pass options as keywords, e.g. fee_bps=10."))
+    cfg = (config or BacktestConfig()).replace(caller=_CALLER, **overrides)
     frame, symbols, prices = _prepare_data(data)
     n_bars, n_assets = prices["close"].shape
     index = frame.index
-
-    o = resolve_options(opts, frame, symbols, prices, caller=_CALLER)
-    fill, init_cash, sizer, ppy = o["fill"], o["init_cash"], o["sizer"], o["periods_per_year"]
-    direction = check_choice("direction", opts["direction"], ("longonly", "shortonly", "both"),
-                             caller=_CALLER)
+    signals = {k: v for k, v in (("entries", entries), ("exits", exits),
+                                 ("short_entries", short_entries),
+                                 ("short_exits", short_exits)) if v is not None}
 
     # ---- what to simulate ------------------------------------------------------------
-    source, warmup_default = _resolve_source(strategy_or_signals, opts, frame)
-    warmup = opts["warmup"]
-    warmup = warmup_default if warmup is None else check_int("warmup", warmup, caller=_CALLER,
-                                                             minimum=0)
+    source, warmup_default = _resolve_source(strategy_or_signals, signals, frame)
+    warmup_bars = warmup_default if cfg.warmup is None else cfg.warmup
+    sizer = cfg.sizing.size
+    pandas_sizer = callable(sizer) and not isinstance(sizer, _Kernel)  # runs before the step
+    sim = prepare_simulation(cfg, frame, symbols, prices, signal_mode=source[0] == "signals",
+                             start=start, end=end, caller=_CALLER)
     if source[0] == "target":
         raw = _align_target(source[1], frame, symbols)
-        signal_mode = False
         target_df = pd.DataFrame(raw, index=index, columns=symbols)
-        target = apply_sizer(sizer, target_df, data, caller=_CALLER)
-        exit_flags = np.zeros((n_bars, n_assets), dtype=np.int8)
+        target = raw if not pandas_sizer else apply_sizer(sizer, target_df, data,
+                                                              caller=_CALLER)
+        flags = np.zeros((1, 1), dtype=np.int8)
         inputs: dict[str, Any] = {"target": target_df}
     else:
         sig = {k: _align_signal(k, v, frame, symbols) for k, v in source[1].items()}
-        le, lx, se, sx = _signal_sides(sig, direction, n_bars, n_assets)
-        entry, exit_flags, (le, lx, se, sx) = signal_inputs(le, lx, se, sx)
+        le, lx, se, sx = _signal_sides(sig, cfg.execution.direction, n_bars, n_assets)
+        entry, flags, (le, lx, se, sx) = signal_inputs(le, lx, se, sx)
         target_df = pd.DataFrame(entry, index=index, columns=symbols)
-        target = apply_sizer(sizer, target_df, data, caller=_CALLER)
-        signal_mode = True
+        target = entry if not pandas_sizer else apply_sizer(sizer, target_df, data,
+                                                                caller=_CALLER)
         inputs = {"entries": _frame(le, index, symbols), "exits": _frame(lx, index, symbols),
                   "short_entries": _frame(se, index, symbols),
                   "short_exits": _frame(sx, index, symbols)}
-
-    out = K.simulate_nb(prices["open"], prices["high"], prices["low"], prices["close"],
-                        np.ascontiguousarray(target), np.ascontiguousarray(exit_flags),
-                        signal_mode, o["fill_next_open"], init_cash, o["leverage"], o["fee_rate"],
-                        o["fee_fixed"], o["slippage"], o["lot"], o["min_notional"],
-                        o["sl_stop"], o["tp_stop"], o["tsl_stop"], o["mm"], o["funding"],
-                        o["borrow"], o["drift"], warmup)
+    sin = sim.sizer_inputs(np.asarray(target), sizer_inputs)
+    out = sim.run(np.ascontiguousarray(target, dtype=np.float64), flags, warmup_bars, sin)
+    t0, t1 = sim.t0, sim.t1
+    window = slice(t0, t1 + 1)
+    if t0 > 0 or t1 < n_bars - 1:
+        frame = frame.iloc[window]
+        prices = {k: np.ascontiguousarray(v[window]) for k, v in prices.items()}
+        inputs = {k: v.iloc[window] for k, v in inputs.items()}
     config = {
-        "fill": fill, "init_cash": init_cash, "fee_bps": o["fee_bps"], "fee_fixed": o["fee_fixed"],
-        "slippage_bps": o["slippage_bps"], "slippage_atr": o["slippage_atr"],
-        "atr_window": o["atr_window"], "size": opts["size"], "leverage": o["leverage"],
-        "maintenance_margin": opts["maintenance_margin"],
-        "sl_stop": opts["sl_stop"], "tp_stop": opts["tp_stop"], "tsl_stop": opts["tsl_stop"],
-        "lot_size": opts["lot_size"], "min_notional": opts["min_notional"],
-        "funding_bps": _describe(opts["funding_bps"]), "borrow_bps": _describe(opts["borrow_bps"]),
-        "drift_threshold": opts["drift_threshold"], "warmup": warmup, "direction": direction,
-        "mode": "signals" if signal_mode else "target",
+        **{k: _describe(v) for k, v in cfg.options().items()},
+        "fill": cfg.execution.fill, "init_cash": cfg.execution.init_cash,
+        "warmup": warmup_bars, "mode": "signals" if source[0] == "signals" else "target",
         "strategy": _describe_strategy(strategy_or_signals),
+        "start": str(frame.index[0]), "end": str(frame.index[-1]),
+        "size": _describe(sizer),
     }
     return BacktestResult._build(frame=frame, symbols=symbols, prices=prices, out=out,
-                                 config=config, periods_per_year=ppy, inputs=inputs,
-                                 single=not isinstance(frame.columns, pd.MultiIndex))
-
-
-def resolve_options(opts: dict[str, Any], frame: pd.DataFrame, symbols: list[str],
-                    prices: dict[str, np.ndarray], *, caller: str = _CALLER) -> dict[str, Any]:
-    """Validate the simulation options of ``backtest()`` (merged with ``DEFAULTS``) and return
-    the simulator's arguments: ``fill``, ``fill_next_open``, ``init_cash``, ``fee_bps``,
-    ``fee_rate``, ``fee_fixed``, ``slippage_bps``, ``slippage_atr``, ``atr_window``,
-    ``slippage`` (array), ``leverage``, ``mm``, ``sl_stop``/``tp_stop``/``tsl_stop`` (NaN = off),
-    ``drift`` (NaN = off), ``lot``, ``min_notional``, ``funding``, ``borrow``, ``sizer``,
-    ``periods_per_year``. Shared by :func:`backtest` and :func:`quantlab.sweep`.
-    """
-    fill = check_choice("fill", opts["fill"], ("next_open", "close"), caller=caller)
-    init_cash = check_float("init_cash", opts["init_cash"], caller=caller, minimum=0.0,
-                            exclusive_minimum=True)
-    fee_bps = check_float("fee_bps", opts["fee_bps"], caller=caller, minimum=0.0)
-    fee_fixed = check_float("fee_fixed", opts["fee_fixed"], caller=caller, minimum=0.0)
-    slippage_bps = check_float("slippage_bps", opts["slippage_bps"], caller=caller, minimum=0.0)
-    slippage_atr = check_float("slippage_atr", opts["slippage_atr"], caller=caller, minimum=0.0)
-    atr_window = check_int("atr_window", opts["atr_window"], caller=caller, minimum=1)
-    if slippage_bps > 0 and slippage_atr > 0:
-        raise InvalidParameterError(message("slippage_atr", caller, "0 when slippage_bps is set",
-                                            slippage_atr, "Choose one slippage model."))
-    leverage = check_float("leverage", opts["leverage"], caller=caller, minimum=1.0)
-    if opts["maintenance_margin"] is None:
-        mm = -1.0 if leverage == 1.0 else 0.0  # -1: never liquidate (vectorbt's cash account)
-    else:
-        mm = check_float("maintenance_margin", opts["maintenance_margin"], caller=caller,
-                         minimum=0.0)
-        if mm >= 1.0:
-            raise InvalidParameterError(message("maintenance_margin", caller,
-                                                "a fraction in [0, 1) or None", mm))
-    stops = {}
-    for name in ("sl_stop", "tp_stop", "tsl_stop"):
-        value = opts[name]
-        stops[name] = np.nan if value is None else check_float(
-            name, value, caller=caller, minimum=0.0, exclusive_minimum=True)
-    drift = opts["drift_threshold"]
-    drift = np.nan if drift is None else check_float("drift_threshold", drift, caller=caller,
-                                                     minimum=0.0)
-    ppy = opts["periods_per_year"]
-    if ppy is not None:
-        ppy = check_float("periods_per_year", ppy, caller=caller, minimum=0.0,
-                          exclusive_minimum=True)
-    if slippage_atr > 0:
-        atr = ind.atr(prices["high"], prices["low"], prices["close"], atr_window)  # NaN in warm-up
-        slip = np.nan_to_num(slippage_atr * atr / prices["close"], nan=0.0)
-    else:
-        slip = np.full((1, 1), slippage_bps / 1e4)
-    return {
-        "fill": fill, "fill_next_open": fill == "next_open", "init_cash": init_cash,
-        "fee_bps": fee_bps, "fee_rate": fee_bps / 1e4, "fee_fixed": fee_fixed,
-        "slippage_bps": slippage_bps, "slippage_atr": slippage_atr, "atr_window": atr_window,
-        "slippage": np.ascontiguousarray(slip), "leverage": leverage, "mm": mm, **stops,
-        "drift": drift,
-        "lot": _per_symbol("lot_size", opts["lot_size"], symbols),
-        "min_notional": _per_symbol("min_notional", opts["min_notional"], symbols),
-        "funding": np.ascontiguousarray(
-            _per_bar("funding_bps", opts["funding_bps"], frame, symbols, signed=True) / 1e4),
-        "borrow": np.ascontiguousarray(
-            _per_bar("borrow_bps", opts["borrow_bps"], frame, symbols, signed=False) / 1e4),
-        "sizer": as_sizer(opts["size"], caller=caller),
-        "periods_per_year": ppy,
-    }
+                                 config=config, periods_per_year=sim.periods_per_year,
+                                 inputs=inputs, single=not isinstance(frame.columns, pd.MultiIndex),
+                                 settings=cfg)
 
 
 # ---- data ------------------------------------------------------------------------------
@@ -312,49 +271,14 @@ def _prepare_data(data: Any) -> tuple[pd.DataFrame, list[str], dict[str, np.ndar
     return data, symbols, prices
 
 
-def _per_symbol(name: str, value: Any, symbols: list[str]) -> np.ndarray:
-    if isinstance(value, Mapping):
-        unknown = [k for k in value if str(k) not in symbols]
-        if unknown:
-            raise InvalidParameterError(message(name, _CALLER, f"keyed by the symbols {symbols}",
-                                                f"unknown key(s) {unknown}"))
-        vals = [value.get(s, 0.0) for s in symbols]
-    else:
-        vals = [value] * len(symbols)
-    return np.array([check_float(name, v, caller=_CALLER, minimum=0.0) for v in vals])
-
-
-def _per_bar(name: str, value: Any, frame: pd.DataFrame, symbols: list[str], *,
-             signed: bool) -> np.ndarray:
-    minimum = None if signed else 0.0
-    if isinstance(value, pd.Series | pd.DataFrame):
-        if not value.index.equals(frame.index):
-            raise DataError(message(name, _CALLER, "indexed like `data`", "another index",
-                                    "Align it with .reindex(data.index)."))
-        arr = value.to_numpy(dtype=np.float64, na_value=np.nan)
-        if arr.ndim == 1:
-            arr = arr.reshape(-1, 1)
-        elif arr.shape[1] != len(symbols):
-            raise DataError(message(name, _CALLER, f"one column per symbol {symbols}",
-                                    f"{arr.shape[1]} columns"))
-        else:
-            arr = value[symbols].to_numpy(dtype=np.float64, na_value=np.nan)
-        if not np.isfinite(arr).all() or (not signed and (arr < 0).any()):
-            raise DataError(message(name, _CALLER, "finite" + ("" if signed else " and >= 0"),
-                                    "NaN, infinite or negative values", "Fill them with 0."))
-        return np.ascontiguousarray(arr)
-    return np.full((1, 1), check_float(name, value, caller=_CALLER, minimum=minimum))
-
-
 # ---- signals and targets -----------------------------------------------------------------
 
 def _is_strategy(obj: Any) -> bool:
     return callable(getattr(obj, "signal", None)) and hasattr(obj, "warmup")
 
 
-def _resolve_source(obj: Any, opts: dict[str, Any], frame: pd.DataFrame) -> tuple[tuple[str, Any], int]:
-    sig_opts = {k: opts[k] for k in ("entries", "exits", "short_entries", "short_exits")
-                if opts[k] is not None}
+def _resolve_source(obj: Any, sig_opts: dict[str, Any],
+                    frame: pd.DataFrame) -> tuple[tuple[str, Any], int]:
     if obj is None:
         if not sig_opts:
             raise InvalidParameterError(message("strategy_or_signals", _CALLER,
@@ -503,6 +427,12 @@ def _frame(arr: np.ndarray, index: pd.Index, symbols: list[str]) -> pd.DataFrame
 def _describe(value: Any) -> Any:
     if isinstance(value, pd.Series | pd.DataFrame):
         return f"<{type(value).__name__} per bar>"
+    if isinstance(value, FixedFraction):
+        return value.fraction
+    if isinstance(value, _Kernel):
+        return value.to_dict()
+    if callable(value):
+        return f"<{getattr(value, '__name__', type(value).__name__)}>"
     return value
 
 

@@ -69,14 +69,23 @@ class BacktestResult:
     config: dict[str, Any]
     periods_per_year: float
     inputs: dict[str, Any] = field(default_factory=dict)
+    risk_events: pd.DataFrame = field(default_factory=lambda: _events_frame(
+        np.empty((0, 5)), pd.DatetimeIndex([], tz="UTC"), []))
+    settings: Any = None
 
     # ---- construction --------------------------------------------------------------
     @classmethod
     def _build(cls, *, frame: pd.DataFrame, symbols: list[str], prices: dict[str, np.ndarray],
                out: tuple, config: dict[str, Any], periods_per_year: float | None,
-               inputs: dict[str, Any], single: bool) -> BacktestResult:
+               inputs: dict[str, Any], single: bool, settings: Any = None) -> BacktestResult:
         index = frame.index
-        cash, pos, equity, o_bar, o_asset, o_size, o_price, o_fee, o_reason = out
+        cash, pos, equity, orec, erec = out[:5]
+        o_bar = orec[:, 0].astype(np.int64)
+        o_asset = orec[:, 1].astype(np.int64)
+        o_size = np.ascontiguousarray(orec[:, 2])
+        o_price = np.ascontiguousarray(orec[:, 3])
+        o_fee = np.ascontiguousarray(orec[:, 4])
+        o_reason = orec[:, 5].astype(np.int8)
         init_cash = config["init_cash"]
         close = prices["close"]
         equity_s = pd.Series(equity, index=index, name="equity")
@@ -140,6 +149,8 @@ class BacktestResult:
             config=config,
             periods_per_year=float(periods_per_year),
             inputs=inputs,
+            risk_events=_events_frame(erec, index, symbols),
+            settings=settings,
         )
 
     # ---- statistics ----------------------------------------------------------------
@@ -218,7 +229,18 @@ class BacktestResult:
         base["turnover_annual"] = float((traded / prev_equity).mean() * self.periods_per_year)
         extra = self.trade_stats()
         extra = extra[[k for k in extra.index if k not in base.index]]
-        return pd.concat([base, extra])
+        return pd.concat([base, extra, self._risk_counts()])
+
+    def _risk_counts(self) -> pd.Series:
+        """``risk_events`` (all risk-limit events but resumes) and one count per rule."""
+        from quantlab.backtest.step import RULES
+
+        ev = self.risk_events
+        ev = ev[ev["action"] != "resume"]
+        counts = {"risk_events": float(len(ev))}
+        for rule in RULES:
+            counts[f"risk_{rule}"] = float((ev["rule"] == rule).sum())
+        return pd.Series(counts)
 
     # ---- display and export ----------------------------------------------------------
     def _key_numbers(self) -> dict[str, float]:
@@ -374,6 +396,23 @@ def _fmt(key: str, value: float) -> str:
     if key in ("sharpe", "total_fees"):
         return f"{value:,.2f}"
     return f"{value:.2%}"
+
+
+def _events_frame(erec: np.ndarray, index: pd.Index, symbols: list[str]) -> pd.DataFrame:
+    """Risk-event records (bar, rule, value, action, asset or -1) -> a DataFrame."""
+    from quantlab.backtest import step as S
+
+    bars = erec[:, 0].astype(np.int64)
+    assets = erec[:, 4].astype(np.int64)
+    sym = np.asarray(list(symbols) + [""], dtype=object)
+    return pd.DataFrame({
+        "time": index[bars] if len(bars) else pd.DatetimeIndex([], tz="UTC"),
+        "bar": bars,
+        "rule": np.asarray(S.RULES, dtype=object)[erec[:, 1].astype(np.int64)],
+        "value": erec[:, 2],
+        "action": np.asarray(S.ACTIONS, dtype=object)[erec[:, 3].astype(np.int64)],
+        "symbol": sym[assets],  # "" for account-wide rules
+    })
 
 
 def _infer_ppy(index: pd.Index) -> float:

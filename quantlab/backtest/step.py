@@ -627,8 +627,6 @@ def _stops_nb(bar, cfg, acct, st, ring, orec, bi, sizers):
     has_stops = not (math.isnan(sl) and math.isnan(tp) and math.isnan(tsl))
     signal_mode = cfg[C_SIGNAL] != 0.0
     next_open = cfg[C_NEXT_OPEN] != 0.0
-    fee_rate = cfg[C_FEE_RATE]
-    fee_fixed = cfg[C_FEE_FIXED]
     for j in range(n_assets):
         q = st[S_POS, j]
         if q == 0.0 or not has_stops:

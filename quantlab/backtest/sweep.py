@@ -66,14 +66,11 @@ from quantlab._validate import (
     message,
 )
 from quantlab.backtest import sweep_kernels as SK
-from quantlab.backtest.engine import (
-    DEFAULTS,
-    _align_target,
-    _prepare_data,
-    resolve_options,
-)
+from quantlab.backtest.config import BacktestConfig
+from quantlab.backtest.engine import OPTIONS, _align_target, _prepare_data
+from quantlab.backtest.simulation import Simulation, prepare_simulation
 from quantlab.backtest.result import _infer_ppy
-from quantlab.backtest.sizers import FixedFraction, apply_sizer
+from quantlab.backtest.sizers import FixedFraction, _Kernel, apply_sizer
 from quantlab.errors import InvalidParameterError
 from quantlab.indicators._api import Spec, compute_rows
 
@@ -87,7 +84,7 @@ STATS: tuple[str, ...] = ("total_return", "cagr", "annual_return", "annual_volat
                           "win_rate", "n_open_trades", "n_orders", "total_fees", "end_value")
 LOWER_IS_BETTER = frozenset({"annual_volatility"})  # the sweep metrics where lower is better
 _SIGNAL_OPTIONS = ("entries", "exits", "short_entries", "short_exits", "direction")
-_SWEEP_OPTIONS = tuple(k for k in DEFAULTS if k not in _SIGNAL_OPTIONS)
+_SWEEP_OPTIONS = tuple(k for k in OPTIONS if k not in _SIGNAL_OPTIONS)
 
 
 # ---- fast paths -------------------------------------------------------------------------
@@ -312,7 +309,8 @@ def _py(v: Any) -> Any:
 def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
           constraint: Callable[[dict[str, Any]], bool] | None = None, metric: str = "sharpe",
           n_jobs: int = -1, chunk_size: int | None = None, use_fast_path: bool = True,
-          progress: bool = True, **options: Any) -> SweepResult:
+          progress: bool = True, config: BacktestConfig | None = None, start: Any = None,
+          end: Any = None, **options: Any) -> SweepResult:
     """Backtest every combination of a parameter grid; one row of statistics per combination.
 
     Parameters
@@ -377,12 +375,16 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
     ...                fill="close", fee_bps=10)  # doctest: +SKIP
     >>> res.best_params, res.heatmap("fast", "slow")  # doctest: +SKIP
     """
-    start = time.perf_counter()
+    started = time.perf_counter()
     for key in options:
         if key in _SIGNAL_OPTIONS:
             raise InvalidParameterError(message(key, _CALLER, "omitted (sweep simulates the "
                                                 "strategy's target exposures)", options[key]))
     check_options(options, _SWEEP_OPTIONS, caller=_CALLER)
+    if config is not None and not isinstance(config, BacktestConfig):
+        raise InvalidParameterError(message("config", _CALLER, "a BacktestConfig or None",
+                                            type(config).__name__))
+    settings = (config or BacktestConfig()).replace(caller=_CALLER, **options)
     declared = getattr(strategy_cls, "_params", None)
     if not isinstance(strategy_cls, type) or declared is None or not callable(
             getattr(strategy_cls, "signal", None)):
@@ -400,7 +402,9 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
                                             constraint))
 
     frame, symbols, prices = _prepare_data(data)
-    sim = _sim_options(options, frame, symbols, prices)
+    simulation = prepare_simulation(settings, frame, symbols, prices, start=start, end=end,
+                                    caller=_CALLER)
+    sim = _sim_options(settings, simulation)
     combos, strategies, skipped = _expand(strategy_cls, grid, constraint)
     n_bars, n_assets = prices["close"].shape
     user_chunk = chunk_size is not None
@@ -408,7 +412,7 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
         chunk_size = int(min(256, max(16, (64 << 20) // (8 * n_bars * n_assets))))
     else:
         chunk_size = check_int("chunk_size", chunk_size, caller=_CALLER, minimum=1)
-    warmup_opt = options.get("warmup")
+    warmup_opt = settings.warmup
     if warmup_opt is None:
         warmups = np.array([check_int("warmup", s.warmup, caller=_CALLER, minimum=0)
                             for s in strategies], dtype=np.int64)
@@ -439,7 +443,8 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
                     raw[lo:hi] = fast.fused_nb(  # type: ignore[union-attr]
                         inputs, np.ascontiguousarray(params[lo:hi]), warmups[lo:hi],
                         open_, close, sim["fill_next_open"], sim["init_cash"], sim["fee_rate"],
-                        sim["fee_fixed"], float(sim["slippage"][0, 0]), sim["size"])
+                        sim["fee_fixed"], float(sim["slippage"][0, 0]), sim["size"],
+                        simulation.t0, simulation.t1)
                 else:
                     if fast is not None:
                         expo = np.empty((hi - lo, n_bars))
@@ -448,12 +453,7 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
                     else:
                         targets = _signals(strategies[lo:hi], frame, symbols, threads)
                     targets = _size(targets, sim["sizer"], frame, symbols, data)
-                    raw[lo:hi] = SK.sweep_targets_nb(
-                        prices["open"], prices["high"], prices["low"], prices["close"], targets,
-                        warmups[lo:hi], sim["fill_next_open"], sim["init_cash"], sim["leverage"],
-                        sim["fee_rate"], sim["fee_fixed"], sim["slippage"], sim["lot"],
-                        sim["min_notional"], sim["sl_stop"], sim["tp_stop"], sim["tsl_stop"],
-                        sim["mm"], sim["funding"], sim["borrow"], sim["drift"])
+                    raw[lo:hi] = _generic(simulation, targets, warmups[lo:hi])
                     del targets
                 if bar is not None:
                     bar.update(hi - lo)
@@ -461,15 +461,14 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
         if bar is not None:
             bar.close()
 
-    ppy = sim["periods_per_year"]
-    if ppy is None:
-        ppy = _infer_ppy(frame.index)
+    ppy = simulation.periods_per_year
     table = pd.DataFrame(combos)
     for name, values in _finish(raw, float(ppy)).items():
         table[name] = values
-    config = {"options": dict(options), "periods_per_year": float(ppy), "path": path,
+    config = {"options": {**dict(options), "start": start, "end": end},
+              "settings": settings, "periods_per_year": float(ppy), "path": path,
               "chunk_size": chunk_size, "n_jobs": threads,
-              "elapsed_s": time.perf_counter() - start}
+              "elapsed_s": time.perf_counter() - started}
     return SweepResult(table=table, strategy_cls=strategy_cls, metric=metric,
                        n_skipped=skipped, config=config, data=data,
                        param_names=tuple(combos[0]))
@@ -566,20 +565,55 @@ def _expand(strategy_cls: type, grid: Mapping[str, Any],
     return combos, strategies, skipped
 
 
-def _sim_options(options: dict[str, Any], frame: pd.DataFrame, symbols: list[str],
-                 prices: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Validate the backtest options exactly as backtest() does (``resolve_options``); add
-    ``size`` and ``simple`` (True when the fused kernel can run them)."""
-    o = resolve_options({**DEFAULTS, **options}, frame, symbols, prices, caller=_CALLER)
-    sizer = o["sizer"]
-    o["size"] = float(sizer.fraction) if isinstance(sizer, FixedFraction) else 1.0
-    o["simple"] = bool(
-        isinstance(sizer, FixedFraction) and o["leverage"] == 1.0 and o["mm"] < 0
-        and all(np.isnan(o[k]) for k in ("sl_stop", "tp_stop", "tsl_stop")) and np.isnan(o["drift"])
-        and not o["lot"].any() and not o["min_notional"].any() and o["slippage"].size == 1
-        and not o["funding"].any() and not o["borrow"].any() and o["funding"].size == 1
-        and o["borrow"].size == 1)
-    return o
+def _sim_options(settings: BacktestConfig, simulation: Simulation) -> dict[str, Any]:
+    """What the sweep kernels need beyond the step's arrays: ``sizer``, ``size`` (the fixed
+    fraction), ``fill_next_open``, ``init_cash``, ``fee_rate``, ``fee_fixed``, ``slippage``, and
+    ``simple`` (True when the fused kernel handles every setting)."""
+    sizer = settings.sizing.size
+    co, ex = settings.costs, settings.execution
+    fixed = isinstance(sizer, FixedFraction)
+    simple = bool(
+        fixed and ex.leverage == 1.0 and settings.margin.maintenance_margin is None
+        and settings.stops == type(settings.stops)() and settings.sizing.rebalance_threshold is None
+        and not settings.limits.any and not simulation.acfg.any() and simulation.slip.size == 1
+        and simulation.funding.size == 1 and not simulation.funding.any()
+        and simulation.borrow.size == 1 and not simulation.borrow.any())
+    return {"sizer": sizer, "size": float(sizer.fraction) if fixed else 1.0,
+            "fill_next_open": ex.fill == "next_open", "init_cash": ex.init_cash,
+            "fee_rate": co.fee_bps / 1e4, "fee_fixed": co.fee_fixed,
+            "slippage": simulation.slip, "simple": simple}
+
+
+def _generic(simulation: Simulation, targets: np.ndarray, warmups: np.ndarray) -> np.ndarray:
+    """RAW_STATS rows of (k, T, N) raw targets: the decision step over the evaluation window
+    for each combination (:func:`~quantlab.backtest.sweep_kernels.sweep_targets_nb`)."""
+    sim = simulation
+    a, b = sim.t0, sim.t1 + 1
+    sin = sim.sizer_inputs(targets[0]) if isinstance(sim.config.sizing.size, _Kernel) and not \
+        isinstance(sim.config.sizing.size, FixedFraction) else np.full((6, 1, 1), np.nan)
+    if sin.shape[1] > 1 and targets.shape[0] > 1:
+        # sizer inputs that depend on the targets (Kelly's edge) differ per combination
+        sins = [sim.sizer_inputs(targets[i]) for i in range(targets.shape[0])]
+    else:
+        sins = [sin]
+
+    def rows(x: np.ndarray, axis: int = 0) -> np.ndarray:
+        if x.shape[axis] == 1:
+            return x
+        return np.ascontiguousarray(x[a:b] if axis == 0 else x[:, a:b])
+
+    p = sim.prices
+    out = np.empty((targets.shape[0], len(SK.RAW_STATS)))
+    tg = np.ascontiguousarray(targets[:, a:b])
+    w = np.maximum(warmups - a, 0).astype(np.int64)
+    for i, sn in enumerate(sins):
+        sel = slice(None) if len(sins) == 1 else slice(i, i + 1)
+        out[sel] = SK.sweep_targets_nb(sim.cfg, sim.acfg, sim.sizers, rows(p["open"]),
+                                       rows(p["high"]), rows(p["low"]), rows(p["close"]),
+                                       np.ascontiguousarray(tg[sel]), rows(sim.slip),
+                                       rows(sim.funding), rows(sim.borrow), rows(sn, 1),
+                                       rows(sim.day), w[sel], sim.ring_size)
+    return out
 
 
 def _signals(strategies: list[Any], frame: pd.DataFrame, symbols: list[str],

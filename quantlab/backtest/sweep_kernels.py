@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from quantlab._jit import njit, prange, trailing_zeros
-from quantlab.backtest.kernels import REASON_END, simulate_nb, trades_nb
+from quantlab.backtest.kernels import REASON_END, run_nb, trades_nb
 from quantlab.backtest.orders import _cash_cap, order_size_nb
 from quantlab.indicators.overlap import _ema_window_nb, sma_nb
 
@@ -91,25 +91,25 @@ def _finish_nb(out, init_cash, end_value, n, s1, s2, down, max_dd, expo):
 
 
 @njit(parallel=True)
-def sweep_targets_nb(open_, high, low, close, targets, warmups, fill_next_open, init_cash,
-                     leverage, fee_rate, fee_fixed, slippage, lot_size, min_notional, sl_stop,
-                     tp_stop, tsl_stop, maintenance_margin, funding, borrow, drift_threshold):
-    """(T, N) prices, (K, T, N) targets, (K,) int64 warmups -> (K, 13) ``RAW_STATS``.
+def sweep_targets_nb(cfg, acfg, sizers, open_, high, low, close, targets, slip, funding, borrow,
+                     sin, day, warmups, ring_size):
+    """(T, N) prices, (K, T, N) raw targets, (K,) int64 warmups -> (K, 13) ``RAW_STATS``.
 
-    Runs :func:`simulate_nb` in target mode once per combination (parallel over K) with
-    the other arguments exactly as ``backtest()`` passes them, and reduces each run to
-    statistics equal to ``BacktestResult.stats()`` (returns, trades) on the same inputs.
-    Memory: O(T * N) per thread beyond the inputs.
+    Runs :func:`~quantlab.backtest.kernels.run_nb` (the decision step over every bar) once
+    per combination (parallel over K) with the step's arrays exactly as ``backtest()`` passes
+    them, and reduces each run to statistics equal to ``BacktestResult.stats()`` (returns,
+    trades) on the same inputs. Memory: O(T * N) per thread beyond the inputs.
     """
     n_combos = targets.shape[0]
     n_bars, n_assets = close.shape
     out = np.empty((n_combos, _N_RAW))
-    flags = np.zeros((n_bars, n_assets), dtype=np.int8)
+    flags = np.zeros((1, 1), dtype=np.int8)
+    init_cash = cfg[2]
+    fill_next_open = cfg[1] != 0.0
     for c in prange(n_combos):
-        res = simulate_nb(open_, high, low, close, targets[c], flags, False, fill_next_open,
-                          init_cash, leverage, fee_rate, fee_fixed, slippage, lot_size,
-                          min_notional, sl_stop, tp_stop, tsl_stop, maintenance_margin,
-                          funding, borrow, drift_threshold, warmups[c])
+        res = run_nb(cfg, acfg, sizers, open_, high, low, close, targets[c], flags, slip,
+                     funding, borrow, sin, day, warmups[c], ring_size)
+        orec = res[3]
         pos = res[1]
         equity = res[2]
         in_market = np.zeros(n_bars, dtype=np.bool_)
@@ -119,8 +119,9 @@ def sweep_targets_nb(open_, high, low, close, targets, warmups, fill_next_open, 
                     in_market[t] = True
         row = out[c]
         _path_stats_nb(equity, in_market, init_cash, row)
-        tr = trades_nb(res[3], res[4], res[5], res[6], res[7], res[8], high, low, open_, close,
-                       fill_next_open)
+        tr = trades_nb(orec[:, 0].astype(np.int64), orec[:, 1].astype(np.int64), orec[:, 2].copy(),
+                       orec[:, 3].copy(), orec[:, 4].copy(), orec[:, 5].astype(np.int8), high, low,
+                       open_, close, fill_next_open)
         pnl = tr[7]
         reason = tr[12]
         closed = 0.0
@@ -137,10 +138,10 @@ def sweep_targets_nb(open_, high, low, close, targets, warmups, fill_next_open, 
         row[8] = wins
         row[9] = n_open
         fees = 0.0
-        for i in range(res[7].shape[0]):
-            fees += res[7][i]
+        for i in range(orec.shape[0]):
+            fees += orec[i, 4]
         row[10] = fees
-        row[11] = res[7].shape[0]
+        row[11] = orec.shape[0]
     return out
 
 
@@ -456,8 +457,12 @@ def _ma_block_nb(kind, x, window, state, out):
 
 @njit(parallel=True)
 def cross_sweep_nb(kind, windows, params, warmups, open_, close, fill_next_open, init_cash,
-                   fee_rate, fee_fixed, slippage, size):
+                   fee_rate, fee_fixed, slippage, size, t_start, t_end):
     """Fused moving-average-cross sweep: windows (W,), params (K, 3), warmups (K,) -> (K, 13).
+
+    The moving averages run over all the bars; the account trades and the statistics count
+    only bars ``t_start .. t_end`` (the evaluation window; no order decided before
+    ``t_start``), as the decision step does on the window's slice.
 
     ``kind`` is :data:`MA_SMA` or :data:`MA_EMA`; ``params[k] = (fast row, slow row, short
     flag)`` index ``windows``. For each combination: the exposure of
@@ -510,12 +515,16 @@ def cross_sweep_nb(kind, windows, params, warmups, open_, close, fill_next_open,
         for i in prange(n_ma):  # buf[i, 1 + j] = moving average of bar t0 + j
             buf[i, 0] = buf[i, _BLOCK]  # the previous block's last bar (NaN before bar 0)
             _ma_block_nb(kind, close[t0:t1], int(windows[i]), ma_state[i], buf[i, 1 : 1 + t1 - t0])
+        tb0 = max(t0, t_start)
+        tb1 = min(t1, t_end + 1)
+        if tb0 >= tb1:
+            continue
         for k in prange(n_combos):
             below = -size if params[k, 2] != 0.0 else 0.0
             _cross_block_nb(st[k], masks[k, 0], masks[k, 1], s1_pre, s2_pre, down_pre,
-                            buf[int(params[k, 0])], buf[int(params[k, 1])], t0 - 1, t0, t1,
-                            below, warmups[k], open_, close, fill_next_open, fee_rate,
-                            fee_fixed, slippage, size)
+                            buf[int(params[k, 0])], buf[int(params[k, 1])], t0 - 1, tb0, tb1,
+                            below, max(warmups[k], t_start), open_, close, fill_next_open,
+                            fee_rate, fee_fixed, slippage, size)
     out = np.empty((n_combos, _N_RAW))
     for k in range(n_combos):
         row = out[k]
