@@ -38,9 +38,9 @@ PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 BACKTEST_REPORT = NOTEBOOKS / "backtest_report.ipynb"
 
 
-def test_the_three_notebooks_exist():
-    assert [p.name for p in PATHS] == ["01_quickstart.ipynb", "backtest_report.ipynb",
-                                       "sweep_report.ipynb"]
+def test_the_notebooks_exist():
+    assert [p.name for p in PATHS] == ["01_quickstart.ipynb", "02_execution_core.ipynb",
+                                       "backtest_report.ipynb", "sweep_report.ipynb"]
 
 
 # ---------------------------------------------------------------------------- structure

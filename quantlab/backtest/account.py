@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,9 +20,27 @@ from quantlab.backtest.config import BacktestConfig
 from quantlab.backtest.sizers import _INPUT_NAMES, kelly_message
 from quantlab.errors import InvalidParameterError, SizingWarning
 
-__all__ = ["Account"]
+__all__ = ["Account", "Fill"]
 
 _ORDER_COLUMNS = ["bar", "time", "symbol", "side", "size", "price", "fee", "reason"]
+
+
+class Fill(NamedTuple):
+    """One order filled by :meth:`Account.step`."""
+
+    bar: int
+    time: Any
+    symbol: str
+    side: str
+    """"buy" or "sell"."""
+    size: float
+    """Units (> 0)."""
+    price: float
+    """Fill price, slippage included."""
+    fee: float
+    reason: str
+    """signal, rebalance, stop_loss, take_profit, trailing_stop, liquidation, risk."""
+
 _EVENT_COLUMNS = ["bar", "time", "rule", "value", "action", "symbol"]
 
 
@@ -47,7 +65,7 @@ class Account:
     Examples
     --------
     >>> acc = Account(fee_bps=10, fill="close")
-    >>> acc.step(open=100.0, high=101.0, low=99.0, close=100.0, target=1.0)["side"].tolist()
+    >>> [f.side for f in acc.step(open=100.0, high=101.0, low=99.0, close=100.0, target=1.0)]
     ['buy']
     >>> round(acc.equity, 2)
     99900.1
@@ -86,9 +104,8 @@ class Account:
         self._fixed_slip = self.config.costs.slippage_bps / 1e4
         self._funding = self._per_bar_constant(self.config.costs.funding_bps, "funding_bps")
         self._borrow = self._per_bar_constant(self.config.costs.borrow_bps, "borrow_bps")
-        self._orders: list[list[Any]] = []
+        self._orders: list[Fill] = []
         self._events: list[list[Any]] = []
-        self._times: list[Any] = []
         self._kelly_seen = 0.0
 
     @staticmethod
@@ -103,7 +120,7 @@ class Account:
     def step(self, *, open: Any, high: Any, low: Any, close: Any, target: Any = math.nan,
              exit_flags: Any = 0, slippage: Any = None, funding: Any = None,
              borrow: Any = None, sizer_inputs: dict[str, Any] | None = None,
-             time: Any = None, day: int | None = None) -> pd.DataFrame:
+             time: Any = None, day: int | None = None) -> list[Fill]:
         """Advance one bar; return the orders filled during it.
 
         Parameters
@@ -126,8 +143,9 @@ class Account:
 
         Returns
         -------
-        DataFrame
-            ``bar, time, symbol, side, size (> 0), price, fee, reason`` of this bar's fills.
+        list of Fill
+            ``(bar, time, symbol, side, size (> 0), price, fee, reason)`` of this bar's fills
+            (all of them: :attr:`orders`).
         """
         bi = self._bi
         bi[S.B_OPEN] = open
@@ -148,7 +166,7 @@ class Account:
         return self.step_row(bi, time=time, day=day)
 
     def step_row(self, bi: np.ndarray, *, time: Any = None, day: int | None = None,
-                 can_decide: bool | None = None) -> pd.DataFrame:
+                 can_decide: bool | None = None) -> list[Fill]:
         """:meth:`step` with the bar already laid out as the step's ``(B_N, N)`` rows (see
         :mod:`quantlab.backtest.step`); the fastest way to replay history."""
         bar = int(self._acct[S.A_BAR])
@@ -162,19 +180,20 @@ class Account:
         S.step_nb(bar, day, can_decide, self._cfg, self._acfg, self._sizers, acct, self._st,
                   self._ring, self._orec, self._erec, bi)
         stamp = bar if time is None else time
-        self._times.append(stamp)
         n, m = int(acct[S.A_N_ORDERS]), int(acct[S.A_N_EVENTS])
-        rows = [[bar, stamp, self.symbols[int(r[1])], "buy" if r[2] > 0 else "sell", abs(r[2]),
-                 r[3], r[4], S.REASONS[int(r[5])]] for r in self._orec[:n]]
-        self._orders.extend(rows)
-        for r in self._erec[:m]:
+        fills = [Fill(bar, stamp, self.symbols[int(r[1])], "buy" if r[2] > 0 else "sell",
+                      float(abs(r[2])), float(r[3]), float(r[4]), S.REASONS[int(r[5])])
+                 for r in self._orec[:n]] if n else []
+        self._orders.extend(fills)
+        for r in self._erec[:m] if m else ():
             self._events.append([bar, stamp, S.RULES[int(r[1])], float(r[2]),
                                  S.ACTIONS[int(r[3])], "" if r[4] < 0 else self.symbols[int(r[4])]])
-        kelly = float(acct[S.A_KELLY_NAN:S.A_KELLY_FEW + 1].sum())
+        kelly = acct[S.A_KELLY_NAN] + acct[S.A_KELLY_ZERO_VAR] + acct[S.A_KELLY_NEGATIVE] + \
+            acct[S.A_KELLY_FEW]
         if kelly > self._kelly_seen:
             self._kelly_seen = kelly
             warnings.warn(kelly_message(acct, "Account.step"), SizingWarning, stacklevel=2)
-        return pd.DataFrame(rows, columns=_ORDER_COLUMNS)
+        return fills
 
     # ---- state -----------------------------------------------------------------------
     @property

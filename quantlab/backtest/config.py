@@ -264,7 +264,7 @@ class RiskLimits:
                                                           "max_orders_per_day"))
 
 
-_PARTS: dict[str, type] = {"costs": Costs, "execution": Execution, "stops": Stops,
+_PARTS: dict[str, Any] = {"costs": Costs, "execution": Execution, "stops": Stops,
                            "margin": Margin, "sizing": Sizing, "limits": RiskLimits}
 #: Flat option name -> the config part that holds it.
 OPTION_PARTS: dict[str, str] = {f.name: part for part, cls in _PARTS.items()
@@ -307,7 +307,7 @@ class BacktestConfig:
 
     def _validate(self, caller: str) -> None:
         for name, cls in _PARTS.items():
-            part = getattr(self, name)
+            part: Any = getattr(self, name)
             if not isinstance(part, cls):
                 raise InvalidParameterError(message(name, caller, f"a {cls.__name__}",
                                                     type(part).__name__))

@@ -218,7 +218,7 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /,
         frame = frame.iloc[window]
         prices = {k: np.ascontiguousarray(v[window]) for k, v in prices.items()}
         inputs = {k: v.iloc[window] for k, v in inputs.items()}
-    config = {
+    described = {
         **{k: _describe(v) for k, v in cfg.options().items()},
         "fill": cfg.execution.fill, "init_cash": cfg.execution.init_cash,
         "warmup": warmup_bars, "mode": "signals" if source[0] == "signals" else "target",
@@ -227,7 +227,7 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /,
         "size": _describe(sizer),
     }
     return BacktestResult._build(frame=frame, symbols=symbols, prices=prices, out=out,
-                                 config=config, periods_per_year=sim.periods_per_year,
+                                 config=described, periods_per_year=sim.periods_per_year,
                                  inputs=inputs, single=not isinstance(frame.columns, pd.MultiIndex),
                                  settings=cfg)
 

@@ -103,10 +103,23 @@ def _loop_nb(cfg, acfg, sizers, acct, st, ring, orec, erec, bi, open_, high, low
     n_bars, n_assets = close.shape
     one_day = day.shape[0] == 1
     with_sin = not (sizers.shape[0] == 1 and sizers[0, 0] == S.SZ_FIXED)
+    # inputs constant over time (length-1 time axis) are laid out once, the rest per bar
+    per_bar = flags.shape[0] > 1 or slip.shape[0] > 1 or funding.shape[0] > 1 or \
+        borrow.shape[0] > 1 or (with_sin and sin.shape[1] > 1)
+    S.load_bar_nb(bi, 0, open_, high, low, close, target, flags, slip, funding, borrow, sin,
+                  with_sin)
     for t in range(n_bars):
         d = day[0] if one_day else day[t]
-        S.load_bar_nb(bi, t, open_, high, low, close, target, flags, slip, funding, borrow, sin,
-                      with_sin)
+        if per_bar:
+            S.load_bar_nb(bi, t, open_, high, low, close, target, flags, slip, funding, borrow,
+                          sin, with_sin)
+        else:
+            for j in range(n_assets):
+                bi[S.B_OPEN, j] = open_[t, j]
+                bi[S.B_HIGH, j] = high[t, j]
+                bi[S.B_LOW, j] = low[t, j]
+                bi[S.B_CLOSE, j] = close[t, j]
+                bi[S.B_TARGET, j] = target[t, j]
         equity = step_nb(t, d, t >= warmup, cfg, acfg, sizers, acct, st, ring, orec, erec, bi)
         for j in range(n_assets):
             pos_out[t, j] = st[S.S_POS, j]
