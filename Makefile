@@ -34,6 +34,8 @@ bench: setup
 	$(BIN)/python benchmarks/indicators.py
 	$(BIN)/python benchmarks/backtest.py
 	$(BIN)/python benchmarks/sweep_kernel.py
+	$(BIN)/python benchmarks/simulator.py
+	$(BIN)/python benchmarks/account_step.py
 	$(BIN)/python benchmarks/report.py
 
 # Debian's chromium for the browser-marked tests (needs root; skipped tests say so otherwise).

@@ -20,6 +20,10 @@ __all__ = ["SIZER_NAMES", "sizer_class", "sizer_from_name"]
 #: Sizer name -> class name in :mod:`quantlab.backtest.sizers` (read-only).
 SIZER_NAMES: Mapping[str, str] = MappingProxyType({
     "fixed_fraction": "FixedFraction",
+    "vol_target": "VolTarget",
+    "atr_risk": "AtrRisk",
+    "kelly": "Kelly",
+    "var_budget": "VarBudget",
 })
 
 
