@@ -1,8 +1,8 @@
 """The order decision: turn a target exposure into an order size.
 
-One pure function decides every order quantlab sends, in the backtest and in the live
-runner: :func:`order_size_nb` (numba, used inside the simulator kernels) and its checked
-Python twin :func:`decide_order`. Neither knows anything of backtest state: the inputs are
+One pure function sizes every order quantlab sends, in the backtest and in the live
+runner: :func:`order_size_nb` (numba, called by the decision step
+:func:`quantlab.backtest.step.step_nb`) and its checked Python twin :func:`decide_order`. Neither knows anything of backtest state: the inputs are
 the account numbers a broker reports (position, equity, the gross exposure held in other
 assets), the price, and the limits (fees, lot size, minimum notional, leverage).
 
@@ -172,11 +172,14 @@ def decide_order(
     max_leverage: float = 1.0,
     cash_limit: float | None = None,
 ) -> OrderDecision:
-    """Decide the order that moves a position to a target exposure of equity.
+    """Size the order that moves a position to a target exposure of equity.
 
-    This is the one order decision of quantlab: the backtest kernels call its numba twin
-    :func:`order_size_nb` and the live runner calls this function, so both send the same
-    orders for the same account state.
+    The size only: *whether* to trade on a bar (the target changed, the rebalance band, the
+    warm-up, stops, risk limits, the sizers) is the decision step's
+    (:func:`quantlab.backtest.step.step_nb`), which calls the numba twin :func:`order_size_nb`.
+    To trade as the backtest does, one bar at a time, step a :class:`quantlab.backtest.Account`:
+    ``decide_order(50, 0.5, equity=1100, price=12)`` sizes a 4.17-unit sale, but an account
+    whose target has not changed sends nothing.
 
     Parameters
     ----------

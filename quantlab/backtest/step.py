@@ -509,6 +509,8 @@ def _orders_nb(bar, cfg, acfg, sizers, acct, st, ring, orec, erec, bi, rows, r0)
     cash_account = leverage <= 1.0
     rebalance = cfg[C_REBALANCE]
     halt = acct[A_HALT]
+    if halt == ACT_HALT + 1.0:
+        return  # halted: no order (stops and liquidation are not decided here)
     max_lev = leverage
     if cfg[C_MAX_GROSS] < max_lev:
         max_lev = cfg[C_MAX_GROSS]
@@ -527,8 +529,6 @@ def _orders_nb(bar, cfg, acfg, sizers, acct, st, ring, orec, erec, bi, rows, r0)
                     continue
                 w_eff = 0.0
                 reason = REASON_RISK
-            elif halt == ACT_HALT + 1.0:
-                continue
             elif signal_mode:
                 w_eff = _signal_target(w, int(rows[r0 + 1, j]), q)
             else:
@@ -761,16 +761,18 @@ def step_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec,
             acct[A_HALT] = 0.0
             acct[A_HALT_DAILY] = 0.0
             _event_nb(acct, erec, bar, RULE_MAX_DAILY_LOSS, 0.0, ACT_RESUME, -1)
-    for j in range(n_assets):
-        st[S_STOPPED, j] = 0.0
+    protective = cfg[C_MM] >= 0.0 or not (math.isnan(cfg[C_SL]) and math.isnan(cfg[C_TP])
+                                          and math.isnan(cfg[C_TSL]))
+    if protective:  # (only stops and liquidation set S_STOPPED)
+        for j in range(n_assets):
+            st[S_STOPPED, j] = 0.0
     # ---- the open: orders decided at the previous bar (next-open mode) --------------------
     if next_open and (acct[A_PEND_OK] != 0.0 or acct[A_HALT] == _FLATTEN_PENDING):
         for j in range(n_assets):
             bi[B_MARK, j] = bi[B_OPEN, j]
         _orders_nb(bar, cfg, acfg, sizers, acct, st, ring, orec, erec, bi, st, S_PEND_W)
     # ---- intrabar: stops, then liquidation ---------------------------------------------------
-    if cfg[C_MM] >= 0.0 or not (math.isnan(cfg[C_SL]) and math.isnan(cfg[C_TP])
-                                and math.isnan(cfg[C_TSL])):
+    if protective:
         _stops_nb(bar, cfg, acct, st, ring, orec, bi, sizers)
     # ---- the close: risk limits on the mark, then orders decided now (close mode) ---------------
     for j in range(n_assets):
