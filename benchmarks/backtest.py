@@ -1,21 +1,25 @@
 """Parameter sweep: quantlab vs vectorbt (and backtesting.py on one combination), same data.
 
-    .venv/bin/python benchmarks/backtest.py [--bars 100000] [--vbt-combos 245] [--markdown]
+    .venv/bin/python benchmarks/backtest.py --skip-extras --markdown       # the sweep table
+    .venv/bin/python benchmarks/backtest.py [--sizes 10000 20000 100000] [--vbt-combos 1225]
 
 Data: synthetic hourly bars (geometric random walk, seed 0). Strategy: SMA cross, fast < slow
 in 5..54 (1225 combinations), all-in long while SMA(fast) > SMA(slow), flat while below,
 fills at the close, fees 0.1 %. vectorbt runs the *same state-based signals*
 (``entries = fast > slow`` from bar ``slow`` on, ``exits = fast < slow``, accumulate=False),
-which is exactly quantlab's target mode; the total returns of the combinations both ran
-are asserted equal (max abs diff printed).
+which is exactly quantlab's target mode; the total returns are asserted equal (max abs diff
+printed).
 
-Every engine runs in its own fresh subprocess, so its peak RSS (ru_maxrss) is its own:
-* quantlab fused path (SmaCross's numba fast path), all combinations, three calls after a
-  small JIT warm-up: the first call and the median are reported (vectorbt runs once: ~28 s);
+The sweep table (one row per ``--sizes`` entry, each engine in its own fresh subprocess, so
+its peak RSS is its own): ``quantlab.sweep(SmaCross, data, {"fast": 5..54, "slow": 5..54},
+constraint="fast < slow")`` - the whole call, from the 50 x 50 grid to the statistics table -
+three times after a small JIT warm-up (first call and median reported, with the Python time
+per combination: ``elapsed_s - kernel_s`` of ``SweepResult.config`` / 1225), and vectorbt
+once on ``--vbt-combos`` combinations (default all 1225; ~11.5 GB and ~28 s at 100k bars),
+its JIT warm-up excluded.
+
+Extras at the largest size (skipped with ``--skip-extras``):
 * quantlab generic path (a plain-pandas strategy, no fast path), ``--generic-combos``;
-* vectorbt on ``--vbt-combos`` combinations (default 245 = 1/5 of the grid: the full grid
-  needs ~11.5 GB; ``--vbt-combos 1225`` runs it all), throughput extrapolated per
-  bar x combination;
 * cold start: ``python -c "import quantlab...; sweep(...)"`` wall time with the numba cache
   warm on disk (run once before to fill it);
 * backtesting.py on one combination vs ``quantlab.backtest`` on the same combination.
@@ -95,17 +99,23 @@ def child_quantlab(n: int, path: str, limit: int | None) -> dict:
     fasts = sorted({f for f, _ in pairs})
     slows = sorted({s for _, s in pairs})
     wanted = set(pairs)
-    kw = dict(constraint=lambda p: (p["fast"], p["slow"]) in wanted, fill="close", fee_bps=10.0,
-              progress=False)
+    # the full grid: fast < slow as a DataFrame.eval string over the 50 x 50 product; a
+    # subset (--limit) through a per-combination callable
+    constraint = "fast < slow" if limit is None or limit >= 1225 else (
+        lambda p: (p["fast"], p["slow"]) in wanted)
+    kw = dict(constraint=constraint, fill="close", fee_bps=10.0, progress=False)
     sweep(cls, data.iloc[:2000], {"fast": [5], "slow": [10]}, fill="close", progress=False)  # JIT
-    times = []
+    times, python = [], []
     for _ in range(3):  # the first call and the median of three are both reported
         t0 = time.perf_counter()
         res = sweep(cls, data, {"fast": fasts, "slow": slows}, **kw)
         times.append(time.perf_counter() - t0)
+        python.append(res.config["elapsed_s"] - res.config["kernel_s"])
     table = res.table
     return {"engine": f"quantlab {res.config['path']}", "combos": len(table),
-            "seconds": float(np.median(times)), "first_seconds": times[0], "rss_mb": _rss_mb(), "fast": table["fast"].tolist(), "slow": table["slow"].tolist(),
+            "seconds": float(np.median(times)), "first_seconds": times[0],
+            "python_us_per_combo": float(np.median(python)) / len(table) * 1e6,
+            "rss_mb": _rss_mb(), "fast": table["fast"].tolist(), "slow": table["slow"].tolist(),
             "total_return": table["total_return"].tolist()}
 
 
@@ -178,6 +188,41 @@ def child_backtestingpy(n: int) -> dict:
             "quantlab_trades": int(len(res.trades))}
 
 
+def sweep_table(sizes: list[int], vbt_combos: int, markdown: bool) -> list[int]:
+    """quantlab.sweep (1225 combinations) vs vectorbt, side by side, one row per size."""
+    rows = []
+    for n in sizes:
+        ql = run_child(["--child", "fused", "--bars", str(n)])
+        vbt = run_child(["--child", "vectorbt", "--bars", str(n), "--limit", str(vbt_combos)])
+        ours = {(f, s): r for f, s, r in zip(ql["fast"], ql["slow"], ql["total_return"],
+                                             strict=True)}
+        diff = max(abs(ours[(f, s)] - r) for f, s, r in
+                   zip(vbt["fast"], vbt["slow"], vbt["total_return"], strict=True))
+        assert diff <= 1e-8, f"quantlab and vectorbt total returns differ by {diff} at {n} bars"
+        scale = ql["combos"] / vbt["combos"]  # vectorbt on a subset: extrapolated per combination
+        rows.append({"bars": n, "combinations": ql["combos"],
+                     "quantlab first call s": ql["first_seconds"],
+                     "quantlab median of 3 s": ql["seconds"],
+                     "quantlab Python µs per combination": ql["python_us_per_combo"],
+                     "vectorbt s": vbt["seconds"] * scale,
+                     "vectorbt / quantlab (median)": vbt["seconds"] * scale / ql["seconds"],
+                     "vectorbt / quantlab (first call)": vbt["seconds"] * scale
+                     / ql["first_seconds"],
+                     "max |total_return diff|": diff,
+                     "peak RSS MB quantlab / vectorbt": f"{ql['rss_mb']:.0f} / {vbt['rss_mb']:.0f}"})
+        print(f"# {n} bars done (load average {os.getloadavg()[0]:.1f})", file=sys.stderr)
+    table = pd.DataFrame(rows)
+    if markdown:
+        sys.path.insert(0, str(HERE))
+        from _timing import markdown as to_markdown
+
+        print(to_markdown(table, digits=3))
+    else:
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    print()
+    return sizes
+
+
 def run_child(args: list[str], timeout: float = 1800) -> dict:
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args],
                          capture_output=True, text=True, timeout=timeout, check=False)
@@ -205,9 +250,14 @@ def cold_start(n: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bars", type=int, default=100_000)
-    parser.add_argument("--vbt-combos", type=int, default=245,
-                        help="combinations vectorbt runs (1225 = the full grid, ~11.5 GB)")
+    parser.add_argument("--bars", type=int, default=100_000, help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 20_000, 100_000],
+                        help="bars of the sweep-vs-vectorbt table (one row each)")
+    parser.add_argument("--vbt-combos", type=int, default=1225,
+                        help="combinations vectorbt runs (1225 = the full grid: ~11.5 GB and "
+                             "~28 s at 100k bars)")
+    parser.add_argument("--skip-extras", action="store_true",
+                        help="only the sweep table (no generic path, cold start, backtesting.py)")
     parser.add_argument("--generic-combos", type=int, default=49,
                         help="combinations of the plain-pandas (generic path) run")
     parser.add_argument("--skip-backtestingpy", action="store_true")
@@ -228,7 +278,11 @@ def main() -> None:
 
     print(f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}; "
-          f"{n} hourly bars, SMA cross fast<slow in 5..54, fill at close, fees 0.1%")
+          f"SMA cross fast<slow in 5..54, fill at close, fees 0.1%")
+    sizes = sweep_table(args.sizes, args.vbt_combos, args.markdown)
+    if args.skip_extras:
+        return
+    n = max(sizes)
     fused = run_child(["--child", "fused", "--bars", str(n)])
     generic = run_child(["--child", "generic", "--bars", str(n), "--limit",
                          str(args.generic_combos)])

@@ -32,7 +32,7 @@ def part1(n: int, repeat: int) -> None:
     warm = np.array([s for _, s in pairs], dtype=np.int64)
     o = data["open"].to_numpy().copy()
     c = data["close"].to_numpy().copy()
-    args = (SK.MA_SMA, windows, params, warm, o, c, False, 1e4, 0.001, 0.0, 0.0, 1.0)
+    args = (SK.MA_SMA, windows, params, warm, o, c, False, 1e4, 0.001, 0.0, 0.0, 1.0, 0, n - 1)
     SK.cross_sweep_nb(*args)  # compile / load
     threads = numba.get_num_threads()
     numba.set_num_threads(1)

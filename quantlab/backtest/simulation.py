@@ -109,7 +109,8 @@ def prepare_simulation(config: BacktestConfig, frame: pd.DataFrame, symbols: lis
         slip = np.full((1, 1), co.slippage_bps / 1e4)
     lim = config.limits
     if lim.max_daily_loss is not None or lim.max_orders_per_day is not None:
-        day = (index.asi8 // 86_400_000_000_000).astype(np.int64)  # UTC calendar days
+        # UTC calendar days, whatever the index's unit (pandas 3 builds microsecond indexes)
+        day = (index.as_unit("ns").asi8 // 86_400_000_000_000).astype(np.int64)
     else:
         day = np.zeros(1, dtype=np.int64)
     funding = _per_bar_array("funding_bps", co.funding_bps, index, symbols, caller, signed=True)

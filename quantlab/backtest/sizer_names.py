@@ -75,11 +75,18 @@ def sizer_from_name(name: str, /, *, caller: str = "sizer_from_name", **params: 
     FixedFraction(fraction=0.5)
     """
     cls = sizer_class(name, caller=caller)
-    known = [p for p in inspect.signature(cls).parameters if p != "self"]
+    signature = inspect.signature(cls).parameters
+    known = [p for p in signature if p != "self"]
     for arg in params:
         if arg not in known:
             hint = did_you_mean(arg, known) or f"Parameters of {name}: {', '.join(known)}."
             raise InvalidParameterError(f"{caller}() got an unknown parameter `{arg}` of sizer "
                                         f"{name!r}. {hint}")
+    missing = [p for p in known if signature[p].default is inspect.Parameter.empty
+               and p not in params]
+    if missing:
+        raise InvalidParameterError(f"{caller}() needs the parameter(s) {', '.join(missing)} "
+                                    f"of sizer {name!r}; got {sorted(params) or 'none'}. "
+                                    f"Pass them, e.g. {missing[0]}=0.1.")
     return cls(**params)
 

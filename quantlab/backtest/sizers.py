@@ -178,6 +178,10 @@ class Kelly(_Kernel):
         far (net of fees, ``pnl / (size * entry)``); ``"edge"``: the mean and variance of the
         strategy's causal per-bar returns ``position_{t-1} * r_t`` over ``window`` bars (or
         ``sizer_inputs={"edge_mean", "edge_var", "edge_n"}``).
+    prior : float, optional
+        Exposure used until ``min_obs`` observations exist (e.g. 0.1). None: 0 (and a
+        warning). An account starting flat has closed no trade, so ``source="trades"``
+        without a ``prior`` never opens a position: give it one, or use ``"edge"``.
 
     Notes
     -----
@@ -192,17 +196,21 @@ class Kelly(_Kernel):
     window: int = 100
     min_obs: int = 30
     source: str = "trades"
+    prior: float | None = None
 
     def __post_init__(self) -> None:
         check_float("fraction", self.fraction, caller="Kelly", minimum=0.0, maximum=1.0,
                     exclusive_minimum=True)
+        if self.prior is not None:
+            check_float("prior", self.prior, caller="Kelly", minimum=0.0)
         check_int("window", self.window, caller="Kelly", minimum=2)
         check_int("min_obs", self.min_obs, caller="Kelly", minimum=2)
         check_choice("source", self.source, ("trades", "edge"), caller="Kelly")
 
     def rows(self) -> list[list[float]]:
         return [[S.SZ_KELLY, float(self.fraction), float(self.window), float(self.min_obs),
-                 0.0 if self.source == "trades" else 1.0, 0.0]]
+                 0.0 if self.source == "trades" else 1.0,
+                 math.nan if self.prior is None else float(self.prior)]]
 
 
 @dataclass(frozen=True)

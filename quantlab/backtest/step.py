@@ -80,7 +80,7 @@ C_N = 20
 SZ_FIXED = 0          # p0 fraction: exposure = target * p0 * leverage
 SZ_VOL_TARGET = 1     # p0 annual volatility: target * p0 / (vol * sqrt(ppy))
 SZ_ATR_RISK = 2       # p0 risk fraction, p1 ATR multiple: target * p0 / (p1 * ATR / close)
-SZ_KELLY = 3          # p0 fraction, p1 window, p2 min_obs, p3 source (0 trades, 1 edge)
+SZ_KELLY = 3          # p0 fraction, p1 window, p2 min_obs, p3 source (0 trades, 1 edge), p4 prior
 SZ_VAR_BUDGET = 4     # p0 budget: target * p0 / VaR(unit exposure)
 
 # ---- sizer input rows (sin) ---------------------------------------------------------
@@ -99,7 +99,8 @@ A_DAY = 2             # calendar day of the last bar
 A_DAY_START = 3       # equity at the end of the previous day
 A_EQUITY = 4          # equity recorded at the end of the last bar
 A_HALT = 5            # 0 trading, ACT_REDUCE_ONLY + 1, ACT_HALT + 1 (halted), 4 flatten pending
-A_HALT_DAILY = 6      # 1 while the halt comes from the daily loss only (lifted next day)
+A_HALT_DAILY = 6      # 1 while the halt comes from the daily loss only (lifted next day);
+                      # 2: a daily flatten still pending on the new day (resume after it)
 A_ORDERS_TODAY = 7
 A_N_ORDERS = 8        # records written to orec
 A_N_EVENTS = 9        # records written to erec
@@ -399,22 +400,26 @@ def _kelly_nb(sz, st, ring, bi, j, acct, count):
     fraction = sz[1]
     window = int(sz[2])
     min_obs = sz[3]
+    prior = sz[5]
     if sz[4] == 0.0:
         k = int(st[S_K_COUNT, j])
         n = min(k, window, ring.shape[0])
         if n < min_obs or n < 2:
+            if not math.isnan(prior):
+                return prior  # the documented starting size until min_obs trades closed
             if count:
                 acct[A_KELLY_FEW] += 1.0
             return 0.0
+        # shifted data: deviations from the newest return, so equal returns give exactly 0
+        ref = ring[(k - 1) % ring.shape[0], j]
         s1 = 0.0
-        for i in range(n):
-            s1 += ring[(k - 1 - i) % ring.shape[0], j]
-        mu = s1 / n
         s2 = 0.0
         for i in range(n):
-            dev = ring[(k - 1 - i) % ring.shape[0], j] - mu
+            dev = ring[(k - 1 - i) % ring.shape[0], j] - ref
+            s1 += dev
             s2 += dev * dev
-        var = s2 / (n - 1)
+        mu = ref + s1 / n
+        var = (s2 - s1 * s1 / n) / (n - 1)
     else:
         mu = bi[B_SIN + IN_EDGE_MU, j]
         var = bi[B_SIN + IN_EDGE_VAR, j]
@@ -424,6 +429,8 @@ def _kelly_nb(sz, st, ring, bi, j, acct, count):
                 acct[A_KELLY_NAN] += 1.0
             return 0.0
         if n_obs < min_obs:
+            if not math.isnan(prior):
+                return prior
             if count:
                 acct[A_KELLY_FEW] += 1.0
             return 0.0
@@ -431,7 +438,7 @@ def _kelly_nb(sz, st, ring, bi, j, acct, count):
         if count:
             acct[A_KELLY_NAN] += 1.0
         return 0.0
-    if not (var > 0.0):
+    if not (var > 1e-12 * mu * mu):  # zero (or a per-bar Sharpe ratio above 1e6: float dust)
         if count:
             acct[A_KELLY_ZERO_VAR] += 1.0
         return 0.0
@@ -578,10 +585,6 @@ def _orders_nb(bar, cfg, acfg, sizers, acct, st, ring, orec, erec, bi, rows, r0)
                 continue
             if not signal_mode:
                 st[S_LAST_W, j] = w
-            if reason != REASON_RISK and acct[A_ORDERS_TODAY] >= cfg[C_MAX_ORDERS_DAY]:
-                _event_nb(acct, erec, bar, RULE_MAX_ORDERS_DAY, acct[A_ORDERS_TODAY],
-                          ACT_REFUSE, j)
-                continue
             side = 1.0 if want > q else -1.0
             slip = rows[r0 + 3, j]
             pf = fill_price_nb(p, side, slip)
@@ -591,6 +594,10 @@ def _orders_nb(bar, cfg, acfg, sizers, acct, st, ring, orec, erec, bi, rows, r0)
                                          acct[A_CASH] if cash_account else np.inf)
             if size == 0.0:
                 continue
+            if reason != REASON_RISK and acct[A_ORDERS_TODAY] >= cfg[C_MAX_ORDERS_DAY]:
+                _event_nb(acct, erec, bar, RULE_MAX_ORDERS_DAY, acct[A_ORDERS_TODAY],
+                          ACT_REFUSE, j)
+                continue
             if status == 2 and max_lev < leverage:  # capped by a gross limit tighter than leverage
                 _event_nb(acct, erec, bar, RULE_MAX_GROSS, (other_gross + abs(want) * p) / equity
                           if equity > 0.0 else np.inf, ACT_CLIP, j)
@@ -598,7 +605,12 @@ def _orders_nb(bar, cfg, acfg, sizers, acct, st, ring, orec, erec, bi, rows, r0)
             _fill_nb(bar, cfg, acct, st, ring, orec, j, q, size, pf, p, reason, sizers)
             acct[A_ORDERS_TODAY] += 1.0
     if halt == _FLATTEN_PENDING:
-        acct[A_HALT] = ACT_HALT + 1.0
+        if acct[A_HALT_DAILY] == 2.0:  # a daily-loss flatten carried into a new day: done
+            acct[A_HALT] = 0.0
+            acct[A_HALT_DAILY] = 0.0
+            _event_nb(acct, erec, bar, RULE_MAX_DAILY_LOSS, 0.0, ACT_RESUME, -1)
+        else:
+            acct[A_HALT] = ACT_HALT + 1.0
 
 
 @njit(_nrt=False, inline="always")
@@ -758,9 +770,12 @@ def step_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec,
         acct[A_DAY_START] = acct[A_EQUITY]
         acct[A_ORDERS_TODAY] = 0.0
         if acct[A_HALT_DAILY] != 0.0 and acct[A_HALT] != 0.0:
-            acct[A_HALT] = 0.0
-            acct[A_HALT_DAILY] = 0.0
-            _event_nb(acct, erec, bar, RULE_MAX_DAILY_LOSS, 0.0, ACT_RESUME, -1)
+            if acct[A_HALT] == _FLATTEN_PENDING:
+                acct[A_HALT_DAILY] = 2.0  # flatten at this bar's first fill, then resume
+            else:
+                acct[A_HALT] = 0.0
+                acct[A_HALT_DAILY] = 0.0
+                _event_nb(acct, erec, bar, RULE_MAX_DAILY_LOSS, 0.0, ACT_RESUME, -1)
     protective = cfg[C_MM] >= 0.0 or not (math.isnan(cfg[C_SL]) and math.isnan(cfg[C_TP])
                                           and math.isnan(cfg[C_TSL]))
     if protective:  # (only stops and liquidation set S_STOPPED)

@@ -2,13 +2,18 @@
 
 How a sweep runs
 ----------------
-1. The grid (``{param: [values]}``) is expanded in order; each value is validated once
-   against the strategy's declared parameter; combinations rejected by the strategy's own
-   ``check()`` (e.g. ``fast >= slow``) or by ``constraint(params)`` are skipped and counted.
+1. The grid (``{param: [values]}``) is expanded with numpy into a DataFrame of
+   combinations, one row per combination in product order (the first grid parameter varies
+   slowest); each value is validated once against the strategy's declared parameter.
+   Combinations rejected by the strategy's own check (``fast >= slow``) or by
+   ``constraint`` are skipped and counted. No strategy object is built for that: the
+   strategy's vectorized ``check_grid`` (see below) and a vectorized ``constraint`` work on
+   the whole table at once.
 2. The combinations are processed in chunks. For each chunk the target exposures come
    from the strategy's **fast path** when it has one (see below), else from
-   ``Strategy.signal(data)`` called per combination (threads). They are simulated by the
-   very kernel behind :func:`quantlab.backtest` (:func:`~quantlab.backtest.kernels.simulate_nb`,
+   ``Strategy.signal(data)`` called per combination (threads; the strategy objects of a
+   chunk are built for it and dropped with it). They are simulated by the decision step
+   behind :func:`quantlab.backtest` (:func:`~quantlab.backtest.sweep_kernels.sweep_targets_nb`,
    parallel over combinations) and reduced to one row of statistics; the chunk is freed.
    Memory is O(bars x chunk) whatever the grid.
 3. When the strategy's fast path has a *fused* kernel and the options are simple (one
@@ -16,42 +21,66 @@ How a sweep runs
    slippage), exposure, simulation and statistics run in one numba pass per combination
    with O(1) memory per combination.
 
+Vectorized parameter check (for strategy authors)
+-------------------------------------------------
+A strategy whose :meth:`~quantlab.strategy.Strategy.check` constrains its parameters may
+also declare the same rule for a whole table of combinations::
+
+    @classmethod
+    def check_grid(cls, grid: pd.DataFrame) -> np.ndarray:   # one row per combination
+        return (grid["fast"] < grid["slow"]).to_numpy()     # True = valid
+
+``sweep`` uses it instead of building an instance per combination, but only when it is
+declared by the class that declares the ``check()`` in effect, or below it (a subclass that
+overrides ``check()`` alone is checked row by row).
+
 Fast-path protocol (for strategy authors)
 -----------------------------------------
-A strategy class may let sweeps skip its pandas ``signal()`` by providing a
-:class:`FastPath`, either as a class attribute ``sweep_fast_path`` defined on the class
-itself (not inherited: a subclass that changes ``signal`` must not inherit it) or through
-:func:`register_fast_path` (how the built-in ``SmaCross`` and ``EmaCross`` get theirs)::
+A strategy class may let sweeps skip its pandas ``signal()`` with a :class:`FastPath`,
+named by a class attribute ``sweep_fast_path`` defined on the class itself (looked up in
+``cls.__dict__``, so never inherited: a subclass that changes ``signal`` must not inherit
+it). The attribute is either the :class:`FastPath` itself or, for classes in layers that
+must not import :mod:`quantlab.backtest` (``quantlab.strategy``), a string
+``"module:ATTRIBUTE"`` the sweep imports lazily (how the built-in crosses name theirs:
+``SmaCross.sweep_fast_path = "quantlab.backtest.sweep:SMA_CROSS_FAST_PATH"``). Being part
+of the class, it travels with it: a worker process that unpickles a strategy imports its
+module and finds the fast path there. ::
 
     FastPath(
-        prepare=lambda data, combos: (inputs, params),
+        prepare=lambda data, grid: (inputs, params),
         exposure_nb=my_exposure_nb,           # numba: (inputs, params, out) -> None
         fused_nb=None,                        # optional, see cross_sweep_nb
         fused_prepare=None,                   # optional: inputs of fused_nb (default prepare)
+        warmups=None,                         # optional: grid -> (K,) int warmups
     )
 
-* ``prepare(data, combos)`` gets the single-asset OHLCV frame and the list of parameter
-  dicts; it computes each distinct indicator **once** (e.g. ``ind.sma(close, windows)``
-  with the list of distinct windows) and returns ``inputs``, a 2-D float64 array
-  (e.g. one row per distinct window, time on axis 1), and ``params``, a (K, P) float64
-  array describing each combination in terms of ``inputs`` (e.g. row numbers).
+* ``prepare(data, grid)`` gets the single-asset OHLCV frame and the DataFrame of
+  combinations (one row per combination, one column per parameter); it computes each
+  distinct indicator **once** (e.g. ``ind.sma(close, windows)`` with the distinct windows)
+  and returns ``inputs``, a 2-D float64 array (e.g. one row per distinct window, time on
+  axis 1), and ``params``, a (K, P) float64 array describing each combination in terms of
+  ``inputs`` (e.g. row numbers).
 * ``exposure_nb(inputs, params, out)`` fills ``out`` (K, T) with the target exposures,
-  which must equal ``Strategy(**combo).signal(data)`` exactly (NaN where it is NaN). The
-  test suite checks this for the built-ins; do the same for yours.
+  which must equal ``Strategy(**combo).signal(data)`` exactly (NaN where it is NaN).
+* ``warmups(grid)`` returns each combination's ``Strategy(**combo).warmup`` (else sweep
+  builds the strategy objects to ask them).
 
-Only single-asset data uses fast paths; multi-asset data always takes the generic path.
+The test suite checks these equalities for the built-ins; do the same for yours. Only
+single-asset data uses fast paths; multi-asset data always takes the generic path.
 """
 
 from __future__ import annotations
 
-import functools
 import html
-import itertools
+import importlib
 import math
+import re
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -67,14 +96,15 @@ from quantlab._validate import (
 )
 from quantlab.backtest import sweep_kernels as SK
 from quantlab.backtest.config import BacktestConfig
-from quantlab.backtest.engine import OPTIONS, _align_target, _prepare_data
+from quantlab.backtest.engine import OPTIONS, UNSET, _align_target, _prepare_data
 from quantlab.backtest.simulation import Simulation, prepare_simulation
-from quantlab.backtest.result import _infer_ppy
 from quantlab.backtest.sizers import FixedFraction, _Kernel, apply_sizer
 from quantlab.errors import InvalidParameterError
 from quantlab.indicators._api import Spec, compute_rows
+from quantlab.indicators.overlap import EMA_SPEC, SMA_SPEC
 
-__all__ = ["sweep", "SweepResult", "FastPath", "register_fast_path", "fast_path_for", "STATS"]
+__all__ = ["sweep", "SweepResult", "FastPath", "register_fast_path", "fast_path_for", "STATS",
+           "SMA_CROSS_FAST_PATH", "EMA_CROSS_FAST_PATH"]
 
 _CALLER = "sweep"
 
@@ -84,6 +114,7 @@ STATS: tuple[str, ...] = ("total_return", "cagr", "annual_return", "annual_volat
                           "win_rate", "n_open_trades", "n_orders", "total_fees", "end_value")
 LOWER_IS_BETTER = frozenset({"annual_volatility"})  # the sweep metrics where lower is better
 _SIGNAL_OPTIONS = ("entries", "exits", "short_entries", "short_exits", "direction")
+#: The flat simulation options sweep() takes: backtest()'s, minus the signal-only ones.
 _SWEEP_OPTIONS = tuple(k for k in OPTIONS if k not in _SIGNAL_OPTIONS)
 
 
@@ -96,79 +127,110 @@ class FastPath:
     Attributes
     ----------
     prepare : callable
-        ``prepare(data, combos) -> (inputs, params)``: ``inputs`` a 2-D float64 array of
+        ``prepare(data, grid) -> (inputs, params)``: ``grid`` the DataFrame of combinations
+        (one row each, one column per parameter); ``inputs`` a 2-D float64 array of
         precomputed indicator columns (each distinct indicator once), ``params`` a (K, P)
-        float64 array, one row per combination of ``combos`` (list of parameter dicts).
+        float64 array, one row per row of ``grid``.
     exposure_nb : numba function
         ``exposure_nb(inputs, params, out)`` fills ``out`` (K, T) with exposures equal to
         ``signal(data)`` of each combination.
     fused_nb : callable, optional
         ``fused_nb(inputs, params, warmups, open_, close, fill_next_open, init_cash,
-        fee_rate, fee_fixed, slippage, size) -> (K, 13)`` fusing exposure, simulation and
-        statistics (simple options only), as
-        :func:`~quantlab.backtest.sweep_kernels.cross_sweep_nb` with its ``kind`` bound.
+        fee_rate, fee_fixed, slippage, size, t_start, t_end) -> (K, 13)`` fusing exposure,
+        simulation and statistics (simple options only) over the evaluation window
+        ``t_start .. t_end``, as :func:`~quantlab.backtest.sweep_kernels.cross_sweep_nb` with
+        its ``kind`` bound.
     fused_prepare : callable, optional
         Like ``prepare``, for ``fused_nb``'s ``inputs`` (the crosses pass their distinct
         windows: the fused kernel computes the moving averages block by block itself).
+    warmups : callable, optional
+        ``warmups(grid) -> (K,) int64``: ``Strategy(**row).warmup`` of each row, vectorized.
     """
 
-    prepare: Callable[[pd.DataFrame, list[dict[str, Any]]], tuple[np.ndarray, np.ndarray]]
+    prepare: Callable[[pd.DataFrame, pd.DataFrame], tuple[np.ndarray, np.ndarray]]
     exposure_nb: Callable[..., None]
     fused_nb: Callable[..., np.ndarray] | None = None
-    fused_prepare: Callable[[pd.DataFrame, list[dict[str, Any]]],
-                            tuple[np.ndarray, np.ndarray]] | None = None
-
-
-_REGISTRY: dict[type, FastPath] = {}
+    fused_prepare: Callable[[pd.DataFrame, pd.DataFrame], tuple[np.ndarray, np.ndarray]] | None = None
+    warmups: Callable[[pd.DataFrame], np.ndarray] | None = None
 
 
 def register_fast_path(cls: type, fast_path: FastPath) -> None:
-    """Attach ``fast_path`` to strategy class ``cls`` (exactly that class, not subclasses)."""
+    """Set ``cls.sweep_fast_path = fast_path`` (deprecated: assign the attribute instead).
+
+    .. deprecated::
+        Declare ``sweep_fast_path`` in the class body: an attribute set at run time is
+        missing in a worker process that imports the class afresh.
+    """
+    warnings.warn("register_fast_path() is deprecated: declare `sweep_fast_path` in the class "
+                  "body (a FastPath or a 'module:ATTRIBUTE' string).", DeprecationWarning,
+                  stacklevel=2)
     if not isinstance(fast_path, FastPath):
         raise InvalidParameterError(message("fast_path", "register_fast_path", "a FastPath",
                                             type(fast_path).__name__))
-    _REGISTRY[cls] = fast_path
+    cls.sweep_fast_path = fast_path  # type: ignore[attr-defined]
 
 
 def fast_path_for(cls: type) -> FastPath | None:
-    """The fast path of strategy class ``cls`` (its own ``sweep_fast_path`` or registered)."""
+    """The fast path strategy class ``cls`` declares itself (``sweep_fast_path`` in its own
+    ``__dict__``; a ``"module:ATTRIBUTE"`` string is imported), or None.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``sweep_fast_path`` is neither a :class:`FastPath` nor a string naming one.
+    """
     own = cls.__dict__.get("sweep_fast_path")
-    if isinstance(own, FastPath):
+    if own is None or isinstance(own, FastPath):
         return own
-    return _REGISTRY.get(cls)
+    name = f"{cls.__name__}.sweep_fast_path"
+    if not isinstance(own, str) or own.count(":") != 1:
+        raise InvalidParameterError(message("sweep_fast_path", cls.__name__, "a FastPath or a "
+                                            "'module:ATTRIBUTE' string naming one", own))
+    module_name, attr = own.split(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise InvalidParameterError(message("sweep_fast_path", cls.__name__, "a "
+                                            "'module:ATTRIBUTE' string naming a FastPath", own,
+                                            f"Importing it failed: {exc}.")) from exc
+    if not isinstance(found, FastPath):
+        raise InvalidParameterError(message("sweep_fast_path", cls.__name__, "a "
+                                            "'module:ATTRIBUTE' string naming a FastPath",
+                                            own, f"{name} names a {type(found).__name__}."))
+    return found
 
 
-def _cross_windows(data: pd.DataFrame, combos: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+def _cross_windows(data: pd.DataFrame, grid: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The distinct windows (W,) and params (K, 3) = (fast row, slow row, short flag)."""
-    windows = sorted({int(c["fast"]) for c in combos} | {int(c["slow"]) for c in combos})
-    row = {w: i for i, w in enumerate(windows)}
-    params = np.array([[row[int(c["fast"])], row[int(c["slow"])], 1.0 if c["short"] else 0.0]
-                       for c in combos], dtype=np.float64).reshape(-1, 3)
-    return np.array(windows, dtype=np.float64), params
+    fast = grid["fast"].to_numpy(dtype=np.int64)
+    slow = grid["slow"].to_numpy(dtype=np.int64)
+    windows = np.union1d(fast, slow)  # sorted, each once
+    params = np.empty((len(grid), 3))
+    params[:, 0] = np.searchsorted(windows, fast)
+    params[:, 1] = np.searchsorted(windows, slow)
+    params[:, 2] = grid["short"].to_numpy(dtype=bool)
+    return windows.astype(np.float64), params
 
 
-def _cross_prepare(spec: Spec) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
-    def prepare(data: pd.DataFrame, combos: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-        windows, params = _cross_windows(data, combos)
-        close = np.ascontiguousarray(data["close"].to_numpy(dtype=np.float64))
-        values = compute_rows(spec, close, windows.astype(np.int64))  # (W, T): a row per window
-        return values, params
-    return prepare
+def _cross_prepare(spec: Spec, data: pd.DataFrame, grid: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    windows, params = _cross_windows(data, grid)
+    close = np.ascontiguousarray(data["close"].to_numpy(dtype=np.float64))
+    values = compute_rows(spec, close, windows.astype(np.int64).tolist())  # (W, T): a row per window
+    return values, params
 
 
-def _register_builtins() -> None:
-    from quantlab.indicators.overlap import EMA_SPEC, SMA_SPEC
-    from quantlab.strategy.builtin import EmaCross, SmaCross
-
-    register_fast_path(SmaCross, FastPath(_cross_prepare(SMA_SPEC), SK.cross_exposure_nb,
-                                          functools.partial(SK.cross_sweep_nb, SK.MA_SMA),
-                                          _cross_windows))
-    register_fast_path(EmaCross, FastPath(_cross_prepare(EMA_SPEC), SK.cross_exposure_nb,
-                                          functools.partial(SK.cross_sweep_nb, SK.MA_EMA),
-                                          _cross_windows))
+def _slow_warmups(factor: int, grid: pd.DataFrame) -> np.ndarray:
+    return factor * grid["slow"].to_numpy(dtype=np.int64)
 
 
-_register_builtins()
+#: ``SmaCross.sweep_fast_path``: SMA columns once per window, the fused cross kernel, warmup = slow.
+SMA_CROSS_FAST_PATH = FastPath(partial(_cross_prepare, SMA_SPEC), SK.cross_exposure_nb,
+                               partial(SK.cross_sweep_nb, SK.MA_SMA), _cross_windows,
+                               partial(_slow_warmups, 1))
+#: ``EmaCross.sweep_fast_path``: as :data:`SMA_CROSS_FAST_PATH` with EMAs, warmup = 5 slow.
+EMA_CROSS_FAST_PATH = FastPath(partial(_cross_prepare, EMA_SPEC), SK.cross_exposure_nb,
+                               partial(SK.cross_sweep_nb, SK.MA_EMA), _cross_windows,
+                               partial(_slow_warmups, 5))
 
 
 # ---- result -------------------------------------------------------------------------
@@ -190,8 +252,12 @@ class SweepResult:
         ``{"check": n, "constraint": n}`` combinations skipped by ``Strategy.check()`` and
         by ``constraint``.
     config : dict
-        Backtest options used, ``periods_per_year``, the path taken (``"fused"``, ``"fast"``
-        or ``"generic"``), chunk size and elapsed seconds.
+        ``options`` (the keyword options given, with ``start`` and ``end``), ``settings``
+        (the :class:`~quantlab.backtest.config.BacktestConfig` simulated),
+        ``periods_per_year``, the ``path`` taken (``"fused"``, ``"fast"`` or ``"generic"``),
+        ``chunk_size``, ``n_jobs``, ``elapsed_s`` (the whole call) and ``kernel_s`` (in the
+        numba kernels: moving averages, exposures, simulation; ``elapsed_s - kernel_s`` is
+        the Python around them).
     """
 
     table: pd.DataFrame
@@ -241,7 +307,9 @@ class SweepResult:
         from quantlab.backtest.engine import backtest
 
         i = self.best_index if i is None else i
-        return backtest(self.data, self.strategy(i), **self.config["options"])
+        opts = self.config["options"]
+        return backtest(self.data, self.strategy(i), self.config["settings"],
+                        start=opts.get("start"), end=opts.get("end"))
 
     def deflated_sharpe(self) -> float:
         """Deflated Sharpe ratio of the best combination given all the trials' Sharpe ratios.
@@ -307,10 +375,22 @@ def _py(v: Any) -> Any:
 # ---- sweep --------------------------------------------------------------------------
 
 def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
-          constraint: Callable[[dict[str, Any]], bool] | None = None, metric: str = "sharpe",
+          constraint: str | Callable[[Any], Any] | None = None, metric: str = "sharpe",
           n_jobs: int = -1, chunk_size: int | None = None, use_fast_path: bool = True,
-          progress: bool = True, config: BacktestConfig | None = None, start: Any = None,
-          end: Any = None, **options: Any) -> SweepResult:
+          progress: bool = True, config: BacktestConfig | None = None,
+          fill: str = UNSET, init_cash: float = UNSET, fee_bps: float = UNSET,
+          fee_fixed: float = UNSET, slippage_bps: float = UNSET, slippage_atr: float = UNSET,
+          atr_window: int = UNSET, size: Any = UNSET, rebalance_threshold: float | None = UNSET,
+          leverage: float = UNSET, maintenance_margin: float | None = UNSET,
+          sl_stop: float | None = UNSET, tp_stop: float | None = UNSET,
+          tsl_stop: float | None = UNSET, lot_size: Any = UNSET, min_notional: Any = UNSET,
+          funding_bps: Any = UNSET, borrow_bps: Any = UNSET,
+          max_position: float | None = UNSET, max_gross_leverage: float | None = UNSET,
+          max_daily_loss: float | None = UNSET, max_drawdown: float | None = UNSET,
+          max_orders_per_day: int | None = UNSET, on_breach: str = UNSET,
+          warmup: int | None = UNSET, periods_per_year: float | None = UNSET,
+          drift_threshold: float | None = UNSET, start: Any = None, end: Any = None,
+          **unknown: Any) -> SweepResult:
     """Backtest every combination of a parameter grid; one row of statistics per combination.
 
     Parameters
@@ -321,9 +401,22 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
         OHLCV bars as for :func:`quantlab.backtest` (one asset, or (field, symbol) columns).
     grid : mapping
         ``{parameter: list of values}`` (a scalar is a one-value list). Parameters not in
-        the grid keep their defaults.
-    constraint : callable, optional
-        ``constraint(params) -> bool``; combinations for which it is False are skipped.
+        the grid keep their defaults. Rows come in product order, the first parameter
+        varying slowest.
+    constraint : str or callable, optional
+        Which combinations to keep, evaluated once on the DataFrame of combinations that
+        pass the strategy's own check (one row each, one column per parameter):
+
+        * a string is a ``DataFrame.eval`` expression over the parameter names, e.g.
+          ``"fast < slow"`` or ``"slow - fast >= 10 and not short"``;
+        * a callable gets that DataFrame and returns a boolean mask (Series or ndarray, one
+          value per row). A callable written for one combination's dict, such as
+          ``lambda p: p["fast"] < p["slow"]``, works unchanged when it only reads columns,
+          does arithmetic and compares; if it raises on the DataFrame or returns anything
+          but a boolean mask of the right length (``and``/``or``/``not`` or ``in`` on a
+          column raise, a scalar is refused), it is called again once per row with a
+          ``{parameter: value}`` dict, and its truth value decides. So a callable may be
+          called once more than the number of rows: keep it free of side effects.
     metric : str, default "sharpe"
         Statistic :attr:`SweepResult.best` optimizes, one of :data:`STATS`.
     n_jobs : int, default -1
@@ -334,10 +427,22 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
         Use the strategy's fast path when it has one (False: always ``signal()``).
     progress : bool, default True
         Show a tqdm progress bar.
-    **options
-        :func:`quantlab.backtest` options (``fill``, ``fee_bps``, ``init_cash``,
-        ``slippage_bps``, stops, ``leverage``, ``size``, ``warmup``, ``periods_per_year``,
-        ...); the signal-only options (``entries``, ``direction``, ...) do not apply.
+    config : BacktestConfig, optional
+        All settings at once; the keyword options below override its fields.
+    fill, init_cash, fee_bps, fee_fixed, slippage_bps, slippage_atr, atr_window, size, \
+rebalance_threshold, leverage, maintenance_margin, sl_stop, tp_stop, tsl_stop, lot_size, \
+min_notional, funding_bps, borrow_bps, max_position, max_gross_leverage, max_daily_loss, \
+max_drawdown, max_orders_per_day, on_breach, warmup, periods_per_year, drift_threshold
+        The options of :func:`quantlab.backtest`, with the same meaning and defaults
+        (each defaults to ``config``'s value). ``warmup`` given here applies to every
+        combination; by default each combination uses its strategy's ``warmup``. The
+        signal-only options (``entries``, ``exits``, ``short_entries``, ``short_exits``,
+        ``direction``) do not apply: a sweep simulates target exposures.
+    start, end : date, optional
+        Evaluation window, as in :func:`quantlab.backtest`: indicators see all the data;
+        trading and statistics are restricted to ``[start, end]``.
+    **unknown
+        Refused with a did-you-mean.
 
     Returns
     -------
@@ -348,22 +453,28 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
     Raises
     ------
     InvalidParameterError
-        Unknown option or grid parameter (did-you-mean), a grid value outside the
-        parameter's declared bounds, an unknown ``metric``, a grid leaving no combination.
+        Unknown option or grid parameter (did-you-mean), an option out of range, a grid
+        value outside the parameter's declared bounds, an unknown ``metric``, a
+        ``constraint`` string that is not a boolean expression of the parameters, an empty
+        evaluation window, a grid leaving no combination. The messages name ``sweep()``.
     DataError
         Malformed data, or a ``signal()`` output that does not align with it.
 
     Notes
     -----
-    Each row equals ``backtest(data, strategy_cls(**params), **options).stats()`` for
-    ``total_return, cagr, annual_return, annual_volatility, sharpe, sortino, calmar,
-    max_drawdown, exposure, n_trades`` (closed trades) ``, win_rate`` (closed trades),
-    plus ``n_open_trades`` (0/1), ``n_orders``, ``total_fees`` and ``end_value``
-    (``trade_stats()``) - the same simulator runs underneath. On the fused path (built-in
-    crosses with simple options, ``config["path"] == "fused"``) the statistics built on sums
-    of bar returns (``annual_return``, ``annual_volatility``, ``sharpe``, ``sortino``) agree
-    to ~1e-12 relative rather than bit for bit: all-in long stretches take those sums from
-    prefix sums of the price returns. Statistics follow
+    Each row equals ``backtest(data, strategy_cls(**params), config, start=start, end=end,
+    **options).stats()`` for ``total_return, cagr, annual_return, annual_volatility,
+    sharpe, sortino, calmar, max_drawdown, exposure, n_trades`` (closed trades) ``,
+    win_rate`` (closed trades), plus ``n_open_trades`` (0/1), ``n_orders``, ``total_fees``
+    and ``end_value`` (``trade_stats()``) - the same decision step runs underneath. On the
+    fused path (built-in crosses with simple options, ``config["path"] == "fused"``) the
+    statistics built on sums of bar returns (``annual_return``, ``annual_volatility``,
+    ``sharpe``, ``sortino``) agree with the generic path (``use_fast_path=False``) to ~1e-12
+    relative rather than bit for bit: all-in long stretches take those sums from prefix
+    sums of the price returns, whose error is ~1e-16 of the size of the returns summed, so
+    a mean return near 0 carries a larger relative error (rtol 1e-12 x (1 + rms / |mean|)).
+    Every other column is equal bit for bit. The test suite checks both on every option
+    the fused path accepts. Statistics follow
     :mod:`quantlab.metrics` (Sharpe with ddof=1 and ``periods_per_year`` from the options
     or inferred from the index).
 
@@ -372,18 +483,22 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
     >>> import quantlab as ql  # doctest: +SKIP
     >>> from quantlab.strategies import SmaCross  # doctest: +SKIP
     >>> res = ql.sweep(SmaCross, df, {"fast": range(5, 55), "slow": range(5, 55)},
-    ...                fill="close", fee_bps=10)  # doctest: +SKIP
+    ...                constraint="slow - fast >= 5", fill="close", fee_bps=10)  # doctest: +SKIP
     >>> res.best_params, res.heatmap("fast", "slow")  # doctest: +SKIP
     """
     started = time.perf_counter()
-    for key in options:
-        if key in _SIGNAL_OPTIONS:
-            raise InvalidParameterError(message(key, _CALLER, "omitted (sweep simulates the "
-                                                "strategy's target exposures)", options[key]))
-    check_options(options, _SWEEP_OPTIONS, caller=_CALLER)
+    options = {k: v for k, v in locals().items() if k in _SWEEP_OPTIONS and v is not UNSET}
+    if unknown:
+        for key in unknown:
+            if key in _SIGNAL_OPTIONS:
+                raise InvalidParameterError(message(key, _CALLER, "omitted (sweep simulates "
+                                                    "the strategy's target exposures)",
+                                                    unknown[key]))
+        check_options(unknown, _SWEEP_OPTIONS + _SWEEP_ARGUMENTS, caller=_CALLER)
     if config is not None and not isinstance(config, BacktestConfig):
         raise InvalidParameterError(message("config", _CALLER, "a BacktestConfig or None",
-                                            type(config).__name__))
+                                            type(config).__name__,
+                                            "Pass options as keywords, e.g. fee_bps=10."))
     settings = (config or BacktestConfig()).replace(caller=_CALLER, **options)
     declared = getattr(strategy_cls, "_params", None)
     if not isinstance(strategy_cls, type) or declared is None or not callable(
@@ -397,64 +512,89 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
         raise InvalidParameterError(message("n_jobs", _CALLER, "-1 (all cores) or >= 1", 0))
     use_fast_path = check_bool("use_fast_path", use_fast_path, caller=_CALLER)
     progress = check_bool("progress", progress, caller=_CALLER)
-    if constraint is not None and not callable(constraint):
-        raise InvalidParameterError(message("constraint", _CALLER, "a callable params -> bool",
-                                            constraint))
+    if constraint is not None and not (isinstance(constraint, str) or callable(constraint)):
+        raise InvalidParameterError(message("constraint", _CALLER, "an expression string "
+                                            "such as 'fast < slow', or a callable returning "
+                                            "a boolean mask", constraint))
 
     frame, symbols, prices = _prepare_data(data)
     simulation = prepare_simulation(settings, frame, symbols, prices, start=start, end=end,
                                     caller=_CALLER)
     sim = _sim_options(settings, simulation)
-    combos, strategies, skipped = _expand(strategy_cls, grid, constraint)
+    cols, instances, skipped = _expand(strategy_cls, grid, constraint)
+    combos = _frame(cols)
+    n_combos = len(combos)
     n_bars, n_assets = prices["close"].shape
     user_chunk = chunk_size is not None
     if chunk_size is None:
         chunk_size = int(min(256, max(16, (64 << 20) // (8 * n_bars * n_assets))))
     else:
         chunk_size = check_int("chunk_size", chunk_size, caller=_CALLER, minimum=1)
-    warmup_opt = settings.warmup
-    if warmup_opt is None:
-        warmups = np.array([check_int("warmup", s.warmup, caller=_CALLER, minimum=0)
-                            for s in strategies], dtype=np.int64)
-    else:
-        warmups = np.full(len(strategies), check_int("warmup", warmup_opt, caller=_CALLER,
-                                                     minimum=0), dtype=np.int64)
 
     fast = fast_path_for(strategy_cls) if use_fast_path and n_assets == 1 else None
     fused = fast is not None and fast.fused_nb is not None and sim["simple"]
     path = "fused" if fused else ("fast" if fast is not None else "generic")
+    warmups: np.ndarray | None = None
+    if settings.warmup is not None:
+        warmups = np.full(n_combos, check_int("warmup", settings.warmup, caller=_CALLER,
+                                              minimum=0), dtype=np.int64)
+    elif fast is not None and fast.warmups is not None:
+        warmups = np.ascontiguousarray(fast.warmups(combos), dtype=np.int64)
     if fused and not user_chunk:
         # O(K) memory whatever the chunk: chunks only pace the progress bar (~1e8 bar-combos,
         # a fraction of a second each); small chunks would pay a parallel launch per time block
         # and recompute the moving averages (W x T each)
         chunk_size = max(chunk_size, int(1e8 // max(n_bars, 1)))
+
+    def strategies(lo: int, hi: int) -> list[Any]:
+        """The strategy objects of rows lo..hi-1, built for their chunk only."""
+        if instances is not None:
+            return instances[lo:hi]
+        rows = _records({name: col[lo:hi] for name, col in cols.items()})
+        return [strategy_cls._from_valid(row) for row in rows]  # type: ignore[attr-defined]
+
     threads = _threads(n_jobs)
-    raw = np.empty((len(combos), len(SK.RAW_STATS)))
-    bar = _progress(len(combos), progress, strategy_cls.__name__)
+    raw = np.empty((n_combos, len(SK.RAW_STATS)))
+    bar = _progress(n_combos, progress, strategy_cls.__name__)
+    kernel_s = 0.0
     try:
         with _numba_threads(threads):
             if fast is not None:
+                tick = time.perf_counter()
                 prep = fast.fused_prepare if fused and fast.fused_prepare else fast.prepare
                 inputs, params = prep(frame, combos)
+                kernel_s += time.perf_counter() - tick
             open_, close = prices["open"][:, 0].copy(), prices["close"][:, 0].copy()
-            for lo in range(0, len(combos), chunk_size):
-                hi = min(lo + chunk_size, len(combos))
+            for lo in range(0, n_combos, chunk_size):
+                hi = min(lo + chunk_size, n_combos)
+                chunk = strategies(lo, hi) if fast is None or warmups is None else None
+                if warmups is not None:
+                    warm = warmups[lo:hi]
+                else:
+                    warm = np.array([check_int("warmup", s.warmup, caller=_CALLER, minimum=0)
+                                     for s in chunk or ()], dtype=np.int64)
+                tick = time.perf_counter()
                 if fused:
-                    raw[lo:hi] = fast.fused_nb(  # type: ignore[union-attr]
-                        inputs, np.ascontiguousarray(params[lo:hi]), warmups[lo:hi],
+                    raw[lo:hi] = fast.fused_nb(  # type: ignore[union-attr, misc]
+                        inputs, np.ascontiguousarray(params[lo:hi]), warm,
                         open_, close, sim["fill_next_open"], sim["init_cash"], sim["fee_rate"],
                         sim["fee_fixed"], float(sim["slippage"][0, 0]), sim["size"],
                         simulation.t0, simulation.t1)
+                    kernel_s += time.perf_counter() - tick
                 else:
                     if fast is not None:
                         expo = np.empty((hi - lo, n_bars))
                         fast.exposure_nb(inputs, np.ascontiguousarray(params[lo:hi]), expo)
                         targets = expo.reshape(hi - lo, n_bars, 1)
+                        kernel_s += time.perf_counter() - tick
                     else:
-                        targets = _signals(strategies[lo:hi], frame, symbols, threads)
+                        targets = _signals(chunk or [], frame, symbols, threads)
                     targets = _size(targets, sim["sizer"], frame, symbols, data)
-                    raw[lo:hi] = _generic(simulation, targets, warmups[lo:hi])
+                    tick = time.perf_counter()
+                    raw[lo:hi] = _generic(simulation, targets, warm)
+                    kernel_s += time.perf_counter() - tick
                     del targets
+                del chunk
                 if bar is not None:
                     bar.update(hi - lo)
     finally:
@@ -462,16 +602,19 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
             bar.close()
 
     ppy = simulation.periods_per_year
-    table = pd.DataFrame(combos)
-    for name, values in _finish(raw, float(ppy)).items():
-        table[name] = values
-    config = {"options": {**dict(options), "start": start, "end": end},
-              "settings": settings, "periods_per_year": float(ppy), "path": path,
-              "chunk_size": chunk_size, "n_jobs": threads,
-              "elapsed_s": time.perf_counter() - started}
+    table = pd.DataFrame({**cols, **_finish(raw, float(ppy))}, copy=False)
+    info = {"options": {**options, "start": start, "end": end}, "settings": settings,
+            "periods_per_year": float(ppy), "path": path, "chunk_size": chunk_size,
+            "n_jobs": threads, "elapsed_s": time.perf_counter() - started,
+            "kernel_s": kernel_s}
     return SweepResult(table=table, strategy_cls=strategy_cls, metric=metric,
-                       n_skipped=skipped, config=config, data=data,
-                       param_names=tuple(combos[0]))
+                       n_skipped=skipped, config=info, data=data,
+                       param_names=tuple(cols))
+
+
+#: sweep()'s own keyword arguments (for the did-you-mean of a misspelt one).
+_SWEEP_ARGUMENTS = ("constraint", "metric", "n_jobs", "chunk_size", "use_fast_path", "progress",
+                    "config", "start", "end")
 
 
 def _finish(raw: np.ndarray, ppy: float) -> dict[str, np.ndarray]:
@@ -511,15 +654,17 @@ def _finish(raw: np.ndarray, ppy: float) -> dict[str, np.ndarray]:
     }
 
 
-def _expand(strategy_cls: type, grid: Mapping[str, Any],
-            constraint: Callable[[dict[str, Any]], bool] | None
-            ) -> tuple[list[dict[str, Any]], list[Any], dict[str, int]]:
+def _expand(strategy_cls: type, grid: Mapping[str, Any], constraint: Any
+            ) -> tuple[dict[str, Any], list[Any] | None, dict[str, int]]:
+    """The combinations to simulate: their parameter columns (declaration order; arrays
+    with ``take``, rows in the grid's product order), the strategy objects when the class
+    has its own ``__init__`` (else None: they are built per chunk), and the skip counts."""
     from quantlab.strategy.base import Strategy, _check_param
 
     if not isinstance(grid, Mapping) or not grid:
         raise InvalidParameterError(message("grid", _CALLER, "a non-empty dict {parameter: "
                                             "[values]}", grid))
-    declared = strategy_cls._params
+    declared = strategy_cls._params  # type: ignore[attr-defined]
     caller = strategy_cls.__name__
     axes: dict[str, list[Any]] = {}
     for name, values in grid.items():
@@ -538,31 +683,154 @@ def _expand(strategy_cls: type, grid: Mapping[str, Any],
     for name, (kind, spec) in declared.items():  # parameters left at their default
         if name not in axes:
             axes[name] = [_check_param(name, spec.default, kind, spec, caller)]
-    combos: list[dict[str, Any]] = []
-    strategies: list[Any] = []
-    skipped = {"check": 0, "constraint": 0}
-    order = list(axes)  # the grid's order (then defaults): rows come in this product order
-    own_init = strategy_cls.__init__ is not Strategy.__init__  # a subclass's own __init__ runs
-    for values in itertools.product(*axes.values()):
-        kw = dict(zip(order, values, strict=True))
-        try:  # each value was validated once above; only check() runs per combination
-            strat = (strategy_cls(**kw) if own_init
-                     else strategy_cls._from_valid({name: kw[name] for name in declared}))
-        except InvalidParameterError:
-            skipped["check"] += 1
-            continue
-        params = strat.params
-        if constraint is not None and not constraint(dict(params)):
-            skipped["constraint"] += 1
-            continue
-        combos.append(params)
-        strategies.append(strat)
-    if not combos:
+    # the product in the grid's order (then defaults), the first axis varying slowest, as
+    # itertools.product; each value was validated once above
+    total = math.prod(len(v) for v in axes.values())
+    codes: dict[str, np.ndarray] = {}
+    inner = total
+    for name, values in axes.items():
+        inner //= len(values)
+        codes[name] = np.tile(np.repeat(np.arange(len(values)), inner),
+                              total // (len(values) * inner))
+    cols = {name: _column(axes[name], declared[name][0]).take(codes[name])
+            for name in declared}  # declaration order, as Strategy.params
+
+    instances: list[Any] | None = None
+    init_owner = next(k for k in strategy_cls.__mro__ if "__init__" in k.__dict__)
+    if init_owner is not Strategy:  # a subclass's own __init__ runs, once per combination
+        ok = np.zeros(total, dtype=bool)
+        instances = []
+        for r, kw in enumerate(_records(cols)):
+            try:
+                instances.append(strategy_cls(**kw))
+            except InvalidParameterError:
+                continue
+            ok[r] = True
+    else:
+        ok = _check_mask(strategy_cls, cols, Strategy)
+    skipped = {"check": int(total - ok.sum()), "constraint": 0}
+    if skipped["check"]:
+        cols = _take(cols, ok)
+    n = total - skipped["check"]
+    if constraint is not None and n:
+        keep = _constraint_mask(constraint, cols, n)
+        skipped["constraint"] = int(n - keep.sum())
+        if skipped["constraint"]:
+            cols = _take(cols, keep)
+            if instances is not None:
+                instances = [s for s, k in zip(instances, keep, strict=True) if k]
+            n -= skipped["constraint"]
+    if not n:
         raise InvalidParameterError(message("grid", _CALLER, "a grid with at least one valid "
                                             "combination", f"{skipped['check']} rejected by "
                                             f"{caller}.check(), {skipped['constraint']} by "
                                             "constraint", "Widen the grid."))
-    return combos, strategies, skipped
+    return cols, instances, skipped
+
+
+def _column(values: list[Any], kind: Any) -> Any:
+    """The distinct values of one parameter as an array with ``take`` and the dtype a
+    DataFrame infers for them (int64, float64, bool, str); objects stay objects."""
+    if kind in (int, float, bool):
+        return np.array(values, dtype={int: np.int64, float: np.float64, bool: np.bool_}[kind])
+    if kind is str:
+        return pd.Series(values).array
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
+
+
+def _take(cols: dict[str, Any], mask: np.ndarray) -> dict[str, Any]:
+    idx = np.flatnonzero(mask)
+    return {name: col.take(idx) for name, col in cols.items()}
+
+
+def _frame(cols: dict[str, Any]) -> pd.DataFrame:
+    """The combinations as a DataFrame: one row each, one column per parameter."""
+    return pd.DataFrame(cols, copy=False)
+
+
+def _records(cols: dict[str, Any]) -> list[dict[str, Any]]:
+    """One ``{parameter: value}`` dict per row, with Python scalars."""
+    return _frame(cols).to_dict("records")
+
+
+def _check_mask(strategy_cls: Any, cols: dict[str, Any], base: type) -> np.ndarray:
+    """True where ``strategy_cls.check()`` accepts a row: through the class's vectorized
+    ``check_grid`` when it is declared at or below the class declaring the ``check()`` in
+    effect, else one ``check()`` per row (none when ``check`` is the base class's no-op)."""
+    mro = strategy_cls.__mro__
+    owner = next(k for k in mro if "check" in k.__dict__)
+    vectorized = next((k for k in mro if "check_grid" in k.__dict__), None)
+    n = len(next(iter(cols.values())))
+    if vectorized is not None and issubclass(vectorized, owner):
+        result = strategy_cls.check_grid(_frame(cols))
+        mask = _as_mask(result, n)
+        if mask is None:
+            raise InvalidParameterError(message(
+                "check_grid", strategy_cls.__name__, f"a boolean array with one value per row "
+                f"({n})", _describe_result(result)))
+        return mask
+    if owner is base:
+        return np.ones(n, dtype=bool)
+    ok = np.zeros(n, dtype=bool)
+    for r, values in enumerate(_records(cols)):
+        try:
+            strategy_cls._from_valid(values)
+        except InvalidParameterError:
+            continue
+        ok[r] = True
+    return ok
+
+
+def _constraint_mask(constraint: Any, cols: dict[str, Any], n: int) -> np.ndarray:
+    """True where ``constraint`` keeps a row (see sweep's ``constraint``)."""
+    if isinstance(constraint, str):
+        expected = ("a boolean expression of the parameters (" + ", ".join(cols)
+                    + ") for DataFrame.eval")
+        try:  # the parameters only: no variable of this module or its caller leaks in
+            result = _frame(cols).eval(constraint, local_dict={}, global_dict={})
+        except Exception as exc:  # noqa: BLE001 - pandas raises many types; re-raised as ours
+            unknown = re.search(r"name '(\w+)' is not defined", str(exc))
+            hint = did_you_mean(unknown.group(1), cols) if unknown else None
+            raise InvalidParameterError(message(
+                "constraint", _CALLER, expected, constraint,
+                f"pandas said: {exc}. " + (hint or "Use a callable to refer to other "
+                                           "variables."))) from exc
+        mask = _as_mask(result, n)
+        if mask is None:
+            raise InvalidParameterError(message("constraint", _CALLER, expected, constraint,
+                                                f"It gave {_describe_result(result)}."))
+        return mask
+    try:
+        mask = _as_mask(constraint(_frame(cols)), n)
+    except Exception:  # noqa: BLE001 - written for one combination's dict: called per row
+        mask = None
+    if mask is not None:
+        return mask
+    return np.fromiter((bool(constraint(row)) for row in _records(cols)), dtype=bool, count=n)
+
+
+def _as_mask(result: Any, n: int) -> np.ndarray | None:
+    """``result`` as a (n,) bool array if it is a boolean Series/ndarray of length n (no NA)."""
+    if isinstance(result, pd.Series):
+        if not pd.api.types.is_bool_dtype(result.dtype) or result.isna().any():
+            return None
+        arr = result.to_numpy(dtype=bool)
+    elif isinstance(result, np.ndarray) and result.dtype == np.bool_:
+        arr = result
+    else:
+        return None
+    return arr if arr.shape == (n,) else None
+
+
+def _describe_result(result: Any) -> str:
+    name = type(result).__name__
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    if isinstance(result, pd.Series | np.ndarray):
+        return f"{article} {name} of dtype {result.dtype} and shape {result.shape}"
+    return f"{article} {name}"
 
 
 def _sim_options(settings: BacktestConfig, simulation: Simulation) -> dict[str, Any]:
@@ -635,10 +903,10 @@ def _signals(strategies: list[Any], frame: pd.DataFrame, symbols: list[str],
 
 def _size(targets: np.ndarray, sizer: Any, frame: pd.DataFrame, symbols: list[str],
           data: pd.DataFrame) -> np.ndarray:
-    """Apply the sizer as backtest() does (FixedFraction: multiply; a callable: per combo)."""
-    if isinstance(sizer, FixedFraction):
-        if sizer.fraction != 1.0:
-            targets = targets * float(sizer.fraction)
+    """Apply the sizer as backtest() does: a pandas callable per combination, before the
+    step; the built-in sizers (``FixedFraction``, ``VolTarget``, ...) run inside the step, on
+    the raw targets."""
+    if isinstance(sizer, _Kernel) or not callable(sizer):
         return np.ascontiguousarray(targets)
     out = np.empty_like(targets)
     for i in range(targets.shape[0]):
@@ -651,8 +919,8 @@ def _threads(n_jobs: int) -> int:
     import numba
 
     if n_jobs == -1:
-        return int(numba.config.NUMBA_NUM_THREADS)
-    return int(min(n_jobs, numba.config.NUMBA_NUM_THREADS))
+        return int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    return int(min(n_jobs, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
 
 class _numba_threads:

@@ -45,6 +45,11 @@ class _Cross(Strategy):
             raise InvalidParameterError(message("fast", type(self).__name__, f"< slow ({self.slow})", self.fast,
                                                 "Swap them or pick a shorter fast window."))
 
+    @classmethod
+    def check_grid(cls, grid: pd.DataFrame) -> np.ndarray:
+        """:meth:`check` for a table of combinations (one row each): True where fast < slow."""
+        return (grid["fast"].to_numpy() < grid["slow"].to_numpy()).astype(bool)
+
     def _ma(self, close: Any, window: int) -> Any:
         raise NotImplementedError
 
@@ -57,6 +62,10 @@ class _Cross(Strategy):
 
 class SmaCross(_Cross):
     """Long while SMA(fast) > SMA(slow); flat (or short) while below; warmup = slow."""
+
+    #: sweep()'s fast path for this class (not inherited), named so that this layer never
+    #: imports quantlab.backtest: the sweep imports it when it needs it.
+    sweep_fast_path = "quantlab.backtest.sweep:SMA_CROSS_FAST_PATH"
 
     @property
     def warmup(self) -> int:
@@ -72,6 +81,9 @@ class EmaCross(_Cross):
     EMAs are recursive: their value depends on where the data starts. ``warmup`` is
     ``5 * slow`` bars, after which the seed's weight is below (1 - 2/(slow+1))^(5 slow) ≈ e^-10.
     """
+
+    #: sweep()'s fast path for this class (see SmaCross.sweep_fast_path).
+    sweep_fast_path = "quantlab.backtest.sweep:EMA_CROSS_FAST_PATH"
 
     @property
     def warmup(self) -> int:

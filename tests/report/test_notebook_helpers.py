@@ -84,10 +84,15 @@ def test_make_sizer():
 def test_sizer_from_name_builds_the_named_class():
     assert sizer_from_name("fixed_fraction", fraction=0.25) == FixedFraction(0.25)
     assert sizer_from_name("fixed_fraction") == FixedFraction()
+    required = {"vol_target": {"annual_vol": 0.1}, "atr_risk": {"risk_fraction": 0.01},
+                "var_budget": {"budget": 0.02}}
     for name, class_name in SIZER_NAMES.items():  # every entry names a class of sizers.py
-        assert type(sizer_from_name(name)).__name__ == class_name
+        assert type(sizer_from_name(name, **required.get(name, {}))).__name__ == class_name
+    with pytest.raises(InvalidParameterError, match=r"needs the parameter\(s\) annual_vol of "
+                                                    r"sizer 'vol_target'"):
+        sizer_from_name("vol_target")
     with pytest.raises(InvalidParameterError,
-                       match=r"`sizer` of backtest_report\(\) must be one of 'fixed_fraction'.*"
+                       match=r"`sizer` of backtest_report\(\) must be one of .*'fixed_fraction'.*"
                              r"Did you mean 'fixed_fraction'\?"):
         sizer_from_name("fixedfraction", caller="backtest_report")
     with pytest.raises(InvalidParameterError, match=r"unknown parameter `fractoin` of sizer "
@@ -156,7 +161,7 @@ def test_backtest_setup_smoke_keeps_the_last_bars(monkeypatch):
     ({"strategy": "SmaCros"}, InvalidParameterError, "Did you mean 'SmaCross'"),
     ({"strategy_params": {"slwo": 40}}, InvalidParameterError, "Did you mean 'slow'"),
     ({"benchmark": "sp50"}, DataError, "Did you mean 'sp500'"),
-    ({"sizer": "kelly"}, InvalidParameterError, "`sizer` of backtest_report"),
+    ({"sizer": "martingale"}, InvalidParameterError, "`sizer` of backtest_report"),
     ({"rolling_window": 1}, InvalidParameterError, "`rolling_window`"),
 ])
 def test_backtest_setup_refuses_bad_parameters(kwargs, error, pattern):
