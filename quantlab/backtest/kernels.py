@@ -79,17 +79,31 @@ def run_nb(cfg, acfg, sizers, open_, high, low, close, target, flags, slip, fund
     cash_out = np.empty(n_bars)
     pos_out = np.empty((n_bars, n_assets))
     equity_out = np.empty(n_bars)
-    # a fixed capacity (np.empty pages cost nothing until written): at most one order per
-    # asset at the open, one stop, one liquidation, one at the close and one risk flatten
-    orec = np.empty((16 + 5 * n_bars * n_assets, 6))
-    erec = np.empty((16 + 4 * n_bars * (n_assets + 1), 5))
+    # record buffers start small and double when a bar might not fit (at most 5 orders and
+    # 4 events per asset and bar): a capacity for the worst case over every bar would be
+    # tens of MB of fresh pages per call, whose page faults cost more than the simulation
+    orec = np.empty((256 + 5 * n_assets, 6))
+    erec = np.empty((64 + 4 * (n_assets + 1), 5))
     acct = np.zeros(S.A_N)
     st = np.zeros((S.S_N, n_assets))
     ring = np.zeros((max(ring_size, 1), n_assets))
     S.init_state_nb(acct, st, cfg[S.C_INIT_CASH])
     bi = np.full((S.B_N, n_assets), np.nan)
-    _loop_nb(cfg, acfg, sizers, acct, st, ring, orec, erec, bi, open_, high, low, close, target,
-             flags, slip, funding, borrow, sin, day, warmup, cash_out, pos_out, equity_out)
+    t = 0
+    while True:
+        t = _loop_nb(cfg, acfg, sizers, acct, st, ring, orec, erec, bi, open_, high, low, close,
+                     target, flags, slip, funding, borrow, sin, day, warmup, cash_out, pos_out,
+                     equity_out, t)
+        if t >= n_bars:
+            break
+        if acct[S.A_N_ORDERS] + 5 * n_assets > orec.shape[0]:
+            grown = np.empty((2 * orec.shape[0], 6))
+            grown[: orec.shape[0]] = orec
+            orec = grown
+        if acct[S.A_N_EVENTS] + 4 * (n_assets + 1) > erec.shape[0]:
+            grown = np.empty((2 * erec.shape[0], 5))
+            grown[: erec.shape[0]] = erec
+            erec = grown
     n = int(acct[S.A_N_ORDERS])
     m = int(acct[S.A_N_EVENTS])
     return cash_out, pos_out, equity_out, orec[:n].copy(), erec[:m].copy(), acct
@@ -97,34 +111,57 @@ def run_nb(cfg, acfg, sizers, open_, high, low, close, target, flags, slip, fund
 
 @njit(_nrt=False)
 def _loop_nb(cfg, acfg, sizers, acct, st, ring, orec, erec, bi, open_, high, low, close, target,
-             flags, slip, funding, borrow, sin, day, warmup, cash_out, pos_out, equity_out):
-    """The bar loop of :func:`run_nb`, compiled without numba's runtime: nothing here
-    allocates, so no array is reference-counted per bar (with counts, ~10x slower)."""
+             flags, slip, funding, borrow, sin, day, warmup, cash_out, pos_out, equity_out,
+             t_first):
+    """The bar loop of :func:`run_nb` from bar ``t_first``, compiled without numba's runtime:
+    nothing here allocates, so no array is reference-counted per bar (with counts, ~10x
+    slower). Returns the first bar not stepped: ``n_bars``, or earlier when the next bar
+    might not fit in the record buffers (the caller grows them and calls again)."""
     n_bars, n_assets = close.shape
     one_day = day.shape[0] == 1
     with_sin = not (sizers.shape[0] == 1 and sizers[0, 0] == S.SZ_FIXED)
     # inputs constant over time (length-1 time axis) are laid out once, the rest per bar
-    per_bar = flags.shape[0] > 1 or slip.shape[0] > 1 or funding.shape[0] > 1 or \
-        borrow.shape[0] > 1 or (with_sin and sin.shape[1] > 1)
     S.load_bar_nb(bi, 0, open_, high, low, close, target, flags, slip, funding, borrow, sin,
                   with_sin)
-    for t in range(n_bars):
+    flags_t = flags.shape[0] > 1 and cfg[S.C_SIGNAL] != 0.0  # (flags only matter for signals)
+    slip_t = slip.shape[0] > 1
+    funding_t = funding.shape[0] > 1
+    borrow_t = borrow.shape[0] > 1
+    sin_t = with_sin and sin.shape[1] > 1
+    room_o = orec.shape[0] - 5 * n_assets
+    room_e = erec.shape[0] - 4 * (n_assets + 1)
+    for t in range(t_first, n_bars):
+        if acct[S.A_N_ORDERS] > room_o or acct[S.A_N_EVENTS] > room_e:
+            return t
         d = day[0] if one_day else day[t]
-        if per_bar:
-            S.load_bar_nb(bi, t, open_, high, low, close, target, flags, slip, funding, borrow,
-                          sin, with_sin)
-        else:
+        for j in range(n_assets):
+            bi[S.B_OPEN, j] = open_[t, j]
+            bi[S.B_HIGH, j] = high[t, j]
+            bi[S.B_LOW, j] = low[t, j]
+            bi[S.B_CLOSE, j] = close[t, j]
+            bi[S.B_TARGET, j] = target[t, j]
+        if flags_t:
             for j in range(n_assets):
-                bi[S.B_OPEN, j] = open_[t, j]
-                bi[S.B_HIGH, j] = high[t, j]
-                bi[S.B_LOW, j] = low[t, j]
-                bi[S.B_CLOSE, j] = close[t, j]
-                bi[S.B_TARGET, j] = target[t, j]
+                bi[S.B_FLAGS, j] = S.flex_nb(flags, t, j)
+        if slip_t:
+            for j in range(n_assets):
+                bi[S.B_SLIP, j] = S.flex_nb(slip, t, j)
+        if funding_t:
+            for j in range(n_assets):
+                bi[S.B_FUNDING, j] = S.flex_nb(funding, t, j)
+        if borrow_t:
+            for j in range(n_assets):
+                bi[S.B_BORROW, j] = S.flex_nb(borrow, t, j)
+        if sin_t:
+            for j in range(n_assets):
+                for r in range(S.IN_N):
+                    bi[S.B_SIN + r, j] = S.flex3_nb(sin, r, t, j)
         equity = step_nb(t, d, t >= warmup, cfg, acfg, sizers, acct, st, ring, orec, erec, bi)
         for j in range(n_assets):
             pos_out[t, j] = st[S.S_POS, j]
         cash_out[t] = acct[S.A_CASH]
         equity_out[t] = equity
+    return n_bars
 
 
 @njit

@@ -485,6 +485,24 @@ def sizer_exposure_nb(cfg, sizers, st, ring, bi, j, acct, count):
 
 
 @njit(_nrt=False, inline="always")
+def _may_trade_nb(cfg, st, rows, r0):
+    """False when :func:`_orders_nb` would send nothing for the decision in ``rows[r0:r0 + 2]``
+    (no target changed, no entry or exit signal, no rebalance band): a cheap pre-check so the
+    bars without a decision skip the order loop."""
+    if not math.isnan(cfg[C_REBALANCE]):
+        return True
+    signal_mode = cfg[C_SIGNAL] != 0.0
+    for j in range(st.shape[1]):
+        w = rows[r0, j]
+        if signal_mode:
+            if (not math.isnan(w) and w != 0.0) or rows[r0 + 1, j] != 0.0:
+                return True
+        elif not math.isnan(w) and w != st[S_LAST_W, j]:
+            return True
+    return False
+
+
+@njit(_nrt=False, inline="always")
 def _is_fixed_nb(cfg, sizers):
     """One fixed-fraction sizer and no cap: the sizes of the first simulator, bit for bit."""
     return sizers.shape[0] == 1 and sizers[0, 0] == SZ_FIXED and cfg[C_CAP_POSITION] == np.inf
@@ -806,7 +824,8 @@ def step_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec,
     elif not can_decide:
         for j in range(n_assets):
             bi[B_SCALE, j] = 0.0
-    if not next_open and (can_decide or acct[A_HALT] == _FLATTEN_PENDING):
+    if not next_open and ((can_decide and _may_trade_nb(cfg, st, bi, B_TARGET))
+                          or acct[A_HALT] == _FLATTEN_PENDING):
         _orders_nb(bar, cfg, acfg, sizers, acct, st, ring, orec, erec, bi, bi, B_TARGET)
     # ---- end of bar: funding and borrow on the close value, the mark, and the decision kept
     # ---- for the next open (with the slippage its stops will use) ----------------------------
@@ -826,7 +845,8 @@ def step_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec,
     acct[A_CASH] = cash
     equity = _equity_nb(cash, st, bi)
     acct[A_EQUITY] = equity
-    acct[A_PEND_OK] = 1.0 if (next_open and can_decide) else 0.0
+    acct[A_PEND_OK] = 1.0 if (next_open and can_decide
+                              and _may_trade_nb(cfg, st, st, S_PEND_W)) else 0.0
     acct[A_BAR] += 1.0
     return equity
 
