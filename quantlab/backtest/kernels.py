@@ -141,17 +141,13 @@ def _loop_nb(cfg, acfg, sizers, acct, st, ring, orec, erec, bi, open_, high, low
             bi[S.B_CLOSE, j] = close[t, j]
             bi[S.B_TARGET, j] = target[t, j]
         if flags_t:
-            for j in range(n_assets):
-                bi[S.B_FLAGS, j] = S.flex_nb(flags, t, j)
+            S.load_row_nb(bi, S.B_FLAGS, flags, t)
         if slip_t:
-            for j in range(n_assets):
-                bi[S.B_SLIP, j] = S.flex_nb(slip, t, j)
+            S.load_row_nb(bi, S.B_SLIP, slip, t)
         if funding_t:
-            for j in range(n_assets):
-                bi[S.B_FUNDING, j] = S.flex_nb(funding, t, j)
+            S.load_row_nb(bi, S.B_FUNDING, funding, t)
         if borrow_t:
-            for j in range(n_assets):
-                bi[S.B_BORROW, j] = S.flex_nb(borrow, t, j)
+            S.load_row_nb(bi, S.B_BORROW, borrow, t)
         if sin_t:
             for j in range(n_assets):
                 for r in range(S.IN_N):

@@ -855,20 +855,27 @@ def step_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec,
 
 
 @njit(_nrt=False, inline="always")
+def load_row_nb(bi, r, a, t):
+    """``bi[r, :] = a[t, :]`` with length-1 axes of the 2-D ``a`` broadcast."""
+    for j in range(bi.shape[1]):
+        bi[r, j] = flex_nb(a, t, j)
+
+
+@njit(_nrt=False, inline="always")
 def load_bar_nb(bi, t, open_, high, low, close, target, flags, slip, funding, borrow, sin,
                 with_sin):
     """Copy row ``t`` of the per-bar input arrays into ``bi`` (length-1 axes broadcast; the
     sizer inputs only when ``with_sin``: a fixed fraction does not read them)."""
-    for j in range(bi.shape[1]):
-        bi[B_OPEN, j] = open_[t, j]
-        bi[B_HIGH, j] = high[t, j]
-        bi[B_LOW, j] = low[t, j]
-        bi[B_CLOSE, j] = close[t, j]
-        bi[B_TARGET, j] = target[t, j]
-        bi[B_FLAGS, j] = flex_nb(flags, t, j)
-        bi[B_SLIP, j] = flex_nb(slip, t, j)
-        bi[B_FUNDING, j] = flex_nb(funding, t, j)
-        bi[B_BORROW, j] = flex_nb(borrow, t, j)
-        if with_sin:
+    load_row_nb(bi, B_OPEN, open_, t)
+    load_row_nb(bi, B_HIGH, high, t)
+    load_row_nb(bi, B_LOW, low, t)
+    load_row_nb(bi, B_CLOSE, close, t)
+    load_row_nb(bi, B_TARGET, target, t)
+    load_row_nb(bi, B_FLAGS, flags, t)
+    load_row_nb(bi, B_SLIP, slip, t)
+    load_row_nb(bi, B_FUNDING, funding, t)
+    load_row_nb(bi, B_BORROW, borrow, t)
+    if with_sin:
+        for j in range(bi.shape[1]):
             for r in range(IN_N):
                 bi[B_SIN + r, j] = flex3_nb(sin, r, t, j)
