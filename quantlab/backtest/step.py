@@ -120,7 +120,7 @@ S_POS = 0
 S_REF = 1             # stop reference (entry) price
 S_EXTREME = 2         # best price since entry (trailing stop)
 S_LAST_W = 3          # last raw target acted on (target mode)
-S_STOPPED = 4         # 1 when a stop or liquidation closed the asset this bar
+S_STOPPED = 4         # the bar at which a stop or liquidation last closed the asset
 S_PEND_W = 5          # raw target decided at the previous bar (next-open mode)
 S_PEND_FLAGS = 6      # its exit flags
 S_PEND_SCALE = 7      # the sizer's exposure per unit of target at that decision
@@ -200,6 +200,7 @@ def init_state_nb(acct, st, init_cash):
     st[:, :] = 0.0
     st[S_REF] = np.nan
     st[S_EXTREME] = np.nan
+    st[S_STOPPED] = -1.0
     st[S_LAST_W] = np.nan
     st[S_PEND_W] = np.nan
 
@@ -255,7 +256,7 @@ def fill_price_nb(price, size, slip):
     return price * (1.0 - slip)
 
 
-@njit(_nrt=False)
+@njit(_nrt=False, inline="always")
 def stop_check_nb(position, ref_price, extreme, sl_stop, tp_stop, tsl_stop, open_, high, low):
     """Intrabar stop check -> (fill price or NaN, reason code).
 
@@ -547,7 +548,7 @@ def _orders_nb(bar, cfg, acfg, sizers, acct, st, ring, orec, erec, bi, rows, r0)
     fixed = _is_fixed_nb(cfg, sizers)
     for pas in range(2):
         for j in range(n_assets):
-            if st[S_STOPPED, j] != 0.0:
+            if st[S_STOPPED, j] == bar:
                 continue
             q = st[S_POS, j]
             w = rows[r0, j]
@@ -682,7 +683,7 @@ def _stops_nb(bar, cfg, acct, st, ring, orec, bi, sizers):
         pf = fill_price_nb(fill, size, st[S_PEND_SLIP, j])
         _fill_nb(bar, cfg, acct, st, ring, orec, j, q, size, pf, fill, why, sizers)
         st[S_POS, j] = 0.0
-        st[S_STOPPED, j] = 1.0
+        st[S_STOPPED, j] = bar
         if not signal_mode and not next_open:
             w = bi[B_TARGET, j]
             if not math.isnan(w):
@@ -728,7 +729,7 @@ def _stops_nb(bar, cfg, acct, st, ring, orec, bi, sizers):
         _fill_nb(bar, cfg, acct, st, ring, orec, j, q, -q, fill, fill, REASON_LIQUIDATION,
                  sizers)
         st[S_POS, j] = 0.0
-        st[S_STOPPED, j] = 1.0
+        st[S_STOPPED, j] = bar
         if not signal_mode and not next_open:
             w = bi[B_TARGET, j]
             if not math.isnan(w):
@@ -799,9 +800,6 @@ def step_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec,
                 _event_nb(acct, erec, bar, RULE_MAX_DAILY_LOSS, 0.0, ACT_RESUME, -1)
     protective = cfg[C_MM] >= 0.0 or not (math.isnan(cfg[C_SL]) and math.isnan(cfg[C_TP])
                                           and math.isnan(cfg[C_TSL]))
-    if protective:  # (only stops and liquidation set S_STOPPED)
-        for j in range(n_assets):
-            st[S_STOPPED, j] = 0.0
     # ---- the open: orders decided at the previous bar (next-open mode) --------------------
     if next_open and (acct[A_PEND_OK] != 0.0 or acct[A_HALT] == _FLATTEN_PENDING):
         for j in range(n_assets):
