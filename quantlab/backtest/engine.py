@@ -168,7 +168,7 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /,
     >>> import quantlab as ql  # doctest: +SKIP
     >>> df = ql.data.load("aapl", start="2010", end="2012")  # doctest: +SKIP
     >>> res = backtest(df, ql.strategies.SmaCross(fast=10, slow=30), fee_bps=10,
-    ...                size=ql.backtest.VolTarget(0.15), rebalance_threshold=0.1)  # doctest: +SKIP
+    ...                size=ql.sizers.VolTarget(0.15), rebalance_threshold=0.1)  # doctest: +SKIP
     """
     if unknown:
         check_options(unknown, list(OPTIONS) + ["start", "end", "sizer_inputs", "config"],
