@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from quantlab import indicators as ind
-from quantlab._validate import check_timestamp, message
+from quantlab._validate import check_choice, check_timestamp, message
 from quantlab.backtest import step as S
 from quantlab.backtest.config import BacktestConfig
 from quantlab.backtest.kernels import run_nb
@@ -57,8 +57,6 @@ class Simulation:
         aligned = {}
         for name, value in (overrides or {}).items():
             if name not in _INPUT_NAMES:
-                from quantlab._validate import check_choice
-
                 check_choice("sizer_inputs", name, sorted(_INPUT_NAMES), caller=self.caller)
             aligned[name] = _per_bar_array(f"sizer_inputs[{name!r}]", value, self.index,
                                            self.symbols, self.caller, signed=True,

@@ -529,6 +529,8 @@ def _orders_nb(bar, cfg, acfg, sizers, acct, st, ring, orec, erec, bi, rows, r0)
     The decision is read from four consecutive rows of ``rows`` starting at ``r0``: raw
     target, exit flags, sizer exposure per unit of target, slippage (the pending decision in
     ``st`` at the open, the bar's own in ``bi`` at the close); the marks from ``bi[B_MARK]``.
+    The step skips this call when :func:`_may_trade_nb` says no order can come of it: a new
+    reason to trade added here must be added there too.
     """
     n_assets = st.shape[1]
     signal_mode = cfg[C_SIGNAL] != 0.0
