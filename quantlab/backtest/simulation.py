@@ -63,23 +63,26 @@ class Simulation:
                                            allow_nan=True)
         return sizer_inputs(self.config.sizing.size, self.prices, target, aligned)
 
+    def in_window(self, x: np.ndarray, axis: int = 0) -> np.ndarray:
+        """``x`` cut to the window's bars along ``axis`` (time), C-contiguous; an input
+        constant over time (length-1 time axis) is returned as it is (broadcast)."""
+        if x.shape[axis] == 1:
+            return x
+        window = slice(self.t0, self.t1 + 1)
+        return np.ascontiguousarray(x[window] if axis == 0 else x[:, window])
+
     def run(self, target: np.ndarray, flags: np.ndarray, warmup: int,
             sin: np.ndarray) -> tuple[np.ndarray, ...]:
         """Run the step over the window: ``(cash, positions, equity, orders (n, 6), events
         (m, 5), account)`` for bars ``t0 .. t1`` (bar numbers in the records count from t0).
         Warns (:class:`SizingWarning`) when Kelly sized decisions at 0."""
-        a, b = self.t0, self.t1 + 1
+        rows = self.in_window
         p = self.prices
-
-        def rows(x: np.ndarray, axis: int = 0) -> np.ndarray:
-            if x.shape[axis] == 1:
-                return x
-            return np.ascontiguousarray(x[a:b] if axis == 0 else x[:, a:b])
-
         out = run_nb(self.cfg, self.acfg, self.sizers, rows(p["open"]), rows(p["high"]),
                      rows(p["low"]), rows(p["close"]), rows(np.ascontiguousarray(target)),
                      rows(flags), rows(self.slip), rows(self.funding), rows(self.borrow),
-                     rows(sin, 1), rows(self.day), max(0, int(warmup) - a), self.ring_size)
+                     rows(sin, 1), rows(self.day), max(0, int(warmup) - self.t0),
+                     self.ring_size)
         acct = out[5]
         if acct[S.A_KELLY_NAN:S.A_KELLY_FEW + 1].any():
             warnings.warn(kelly_message(acct, self.caller), SizingWarning, stacklevel=3)

@@ -856,24 +856,18 @@ def _generic(simulation: Simulation, targets: np.ndarray, warmups: np.ndarray) -
     """RAW_STATS rows of (k, T, N) raw targets: the decision step over the evaluation window
     for each combination (:func:`~quantlab.backtest.sweep_kernels.sweep_targets_nb`)."""
     sim = simulation
-    a, b = sim.t0, sim.t1 + 1
-    sin = sim.sizer_inputs(targets[0]) if isinstance(sim.config.sizing.size, _Kernel) and not \
-        isinstance(sim.config.sizing.size, FixedFraction) else np.full((6, 1, 1), np.nan)
+    sin = sim.sizer_inputs(targets[0])  # (IN_N, 1, 1) when the sizer reads no input
     if sin.shape[1] > 1 and targets.shape[0] > 1:
         # sizer inputs that depend on the targets (Kelly's edge) differ per combination
         sins = [sim.sizer_inputs(targets[i]) for i in range(targets.shape[0])]
     else:
         sins = [sin]
 
-    def rows(x: np.ndarray, axis: int = 0) -> np.ndarray:
-        if x.shape[axis] == 1:
-            return x
-        return np.ascontiguousarray(x[a:b] if axis == 0 else x[:, a:b])
-
+    rows = sim.in_window
     p = sim.prices
     out = np.empty((targets.shape[0], len(SK.RAW_STATS)))
-    tg = np.ascontiguousarray(targets[:, a:b])
-    w = np.maximum(warmups - a, 0).astype(np.int64)
+    tg = rows(targets, 1)
+    w = np.maximum(warmups - sim.t0, 0).astype(np.int64)
     for i, sn in enumerate(sins):
         sel = slice(None) if len(sins) == 1 else slice(i, i + 1)
         out[sel] = SK.sweep_targets_nb(sim.cfg, sim.acfg, sim.sizers, rows(p["open"]),
