@@ -6,9 +6,10 @@ from quantlab.strategy.builtin import (
     BollingerReversion,
     DonchianBreakout,
     EmaCross,
-    RegimeFiltered,
     RsiReversion,
     SmaCross,
 )
+from quantlab.strategy.regime import RegimeFiltered, RegimeSwitch
 
-__all__ = ["SmaCross", "EmaCross", "RsiReversion", "BollingerReversion", "DonchianBreakout", "RegimeFiltered"]
+__all__ = ["SmaCross", "EmaCross", "RsiReversion", "BollingerReversion", "DonchianBreakout", "RegimeFiltered",
+           "RegimeSwitch"]

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -111,21 +112,32 @@ class VolTarget(_Kernel):
     annual_vol : float
         Target annualized volatility of the position (e.g. 0.10), > 0.
     window : int, default 20
-        Bars of close-to-close returns behind sigma (ddof=1), known at the decision bar.
+        ``estimator="realized"``: bars of close-to-close returns behind sigma (ddof=1),
+        known at the decision bar. ``estimator="garch"``: the bars before the first fit.
+    estimator : {"realized", "garch"}, default "realized"
+        ``"garch"``: sigma is the GARCH(1,1) one-step-ahead forecast for the bar after the
+        decision bar, from arch fits on an expanding window of the returns up to the decision
+        bar (:func:`quantlab.regime.garch_volatility`), refitted every ``refit_every`` bars.
+    refit_every : int, default 21
+        ``estimator="garch"``: bars between refits (21: monthly on daily bars).
 
     Notes
     -----
-    A volatility forecast replaces the realized one through ``sizer_inputs={"vol": series}``
+    A volatility forecast of your own replaces sigma through ``sizer_inputs={"vol": series}``
     (per-bar sigma for the next bar, computed from data up to the bar it is stamped at).
     """
 
     annual_vol: float
     window: int = 20
+    estimator: str = "realized"
+    refit_every: int = 21
 
     def __post_init__(self) -> None:
         check_float("annual_vol", self.annual_vol, caller="VolTarget", minimum=0.0,
                     exclusive_minimum=True)
         check_int("window", self.window, caller="VolTarget", minimum=2)
+        check_choice("estimator", self.estimator, ("realized", "garch"), caller="VolTarget")
+        check_int("refit_every", self.refit_every, caller="VolTarget", minimum=1)
 
     def rows(self) -> list[list[float]]:
         return [[S.SZ_VOL_TARGET, float(self.annual_vol), 0.0, 0.0, 0.0, 0.0]]
@@ -224,18 +236,23 @@ class VarBudget(_Kernel):
     confidence : float, default 0.99
         In (0.5, 1).
     window : int, default 250
-        Bars of returns behind the historical VaR (``-quantile(r, 1 - confidence)``, linear
-        interpolation), known at the decision bar.
+        Bars of returns behind the VaR estimate, known at the decision bar.
+    method : str, default "historical"
+        A method of :func:`quantlab.risk.var` (``"historical"``: ``-quantile(r, 1 -
+        confidence)`` with linear interpolation; ``"parametric"``, ``"student_t"``,
+        ``"cornish_fisher"``, ``"ewma"``, ``"garch"``, ``"filtered_historical"``), forecast for
+        the bar after the decision bar from the returns up to it.
 
     Notes
     -----
-    A model VaR replaces the historical one through ``sizer_inputs={"var": series}`` (a
+    A VaR forecast of your own replaces it through ``sizer_inputs={"var": series}`` (a
     positive fraction per bar, forecast from data up to that bar).
     """
 
     budget: float
     confidence: float = 0.99
     window: int = 250
+    method: str = "historical"
 
     def __post_init__(self) -> None:
         check_float("budget", self.budget, caller="VarBudget", minimum=0.0, maximum=1.0,
@@ -243,9 +260,15 @@ class VarBudget(_Kernel):
         check_float("confidence", self.confidence, caller="VarBudget", minimum=0.5,
                     maximum=0.9999, exclusive_minimum=True)
         check_int("window", self.window, caller="VarBudget", minimum=10)
+        check_choice("method", self.method, VAR_METHODS, caller="VarBudget")
 
     def rows(self) -> list[list[float]]:
         return [[S.SZ_VAR_BUDGET, float(self.budget), 0.0, 0.0, 0.0, 0.0]]
+
+
+#: The methods of :func:`quantlab.risk.var` (kept here so a sizer validates without importing it).
+VAR_METHODS = ("historical", "parametric", "student_t", "cornish_fisher", "ewma", "garch",
+               "filtered_historical")
 
 
 @dataclass(frozen=True)
@@ -396,13 +419,23 @@ def sizer_inputs(sizer: Any, prices: dict[str, np.ndarray], target: np.ndarray,
         return out[:, :1, :1].copy()
     rets = pd.DataFrame(close).pct_change()
     for p in parts:
-        if isinstance(p, VolTarget):
+        if isinstance(p, VolTarget) and p.estimator == "garch":
+            from quantlab.regime import garch_volatility  # arch: a heavy import, only when used
+
+            out[S.IN_VOL] = _next_bar_forecast(rets, partial(
+                garch_volatility, refit_every=p.refit_every, min_train=p.window))
+        elif isinstance(p, VolTarget):
             out[S.IN_VOL] = rets.rolling(p.window, min_periods=p.window).std(ddof=1).to_numpy()
         elif isinstance(p, AtrRisk):
             from quantlab import indicators as ind
 
             atr = ind.atr(prices["high"], prices["low"], close, p.window)
             out[S.IN_ATR] = atr / close  # the multiple is in the sizer row
+        elif isinstance(p, VarBudget) and p.method != "historical":
+            from quantlab.risk.var import var  # a model VaR (GARCH: arch), only when used
+
+            out[S.IN_VAR] = _next_bar_forecast(rets, partial(
+                var, confidence=p.confidence, method=p.method, window=p.window))
         elif isinstance(p, VarBudget):
             q = rets.rolling(p.window, min_periods=p.window).quantile(1.0 - p.confidence)
             out[S.IN_VAR] = -q.to_numpy()
@@ -415,6 +448,23 @@ def sizer_inputs(sizer: Any, prices: dict[str, np.ndarray], target: np.ndarray,
             out[S.IN_EDGE_N] = roll.count().to_numpy()
     for name, arr in (overrides or {}).items():
         out[_INPUT_NAMES[name]] = arr
+    return out
+
+
+def _next_bar_forecast(rets: pd.DataFrame, forecast: Any) -> np.ndarray:
+    """Stamp at bar t a forecast for bar t + 1 made from the returns up to t, per column.
+
+    ``forecast(r)`` maps a returns Series to the forecast for each of its bars from the bars
+    before it; the returns after the first bar get one placeholder bar appended (0.0, never
+    read: a forecast for it uses the bars before it) so that the last bar has a forecast too.
+    """
+    out = np.full(rets.shape, np.nan)
+    for j in range(rets.shape[1]):
+        r = rets.iloc[1:, j].to_numpy()
+        if r.size < 2:
+            continue
+        ahead = np.asarray(forecast(pd.Series(np.append(r, 0.0))), dtype=float)
+        out[:, j] = ahead  # ahead[i] is the forecast for return i + 1, known at bar i
     return out
 
 

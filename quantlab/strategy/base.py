@@ -27,11 +27,13 @@ __all__ = ["Strategy", "param", "Param", "RegimeModel"]
 class RegimeModel(Protocol):
     """Anything that says, causally, at which bars trading is allowed.
 
-    The interface :class:`~quantlab.strategies.RegimeFiltered` consumes (and the regime
-    models implement): ``allowed(data)`` returns a boolean Series (or DataFrame, one column
-    per symbol) aligned with ``data``, whose value at bar t uses data up to bar t only
-    (a filtered, not a smoothed, probability). An optional ``warmup`` attribute gives the
-    bars it needs before its answer is meaningful.
+    The simplest interface :class:`~quantlab.strategies.RegimeFiltered` consumes:
+    ``allowed(data)`` returns a boolean Series (or DataFrame, one column per symbol) aligned
+    with ``data``, whose value at bar t uses data up to bar t only (a filtered, not a
+    smoothed, probability). An optional ``warmup`` attribute gives the bars it needs before
+    its answer is meaningful. The regime models of :mod:`quantlab.regime` offer the richer
+    ``filter(data)`` (state probabilities) and ``predict(data)`` (state labels), which the
+    regime strategies accept as well (:mod:`quantlab.strategy.regime`).
 
     Examples
     --------
@@ -217,6 +219,11 @@ def _short_repr(value: Any) -> str:
     short single line, else ``<TypeName>``."""
     if isinstance(value, _LITERALS) or isinstance(value, Strategy):
         return repr(value)
+    if type(value) is dict:  # e.g. {state: strategy}: each value in its own short form
+        return "{" + ", ".join(f"{k!r}: {_short_repr(v)}" for k, v in value.items()) + "}"
+    if type(value) is tuple:
+        inner = ", ".join(_short_repr(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
     name = type(value).__name__
     if isinstance(value, pd.Series):
         return f"<Series {value.dtype}, {len(value)} rows>"
@@ -263,7 +270,8 @@ def _object_kinds(kind: Any) -> tuple[type, ...]:
 
 def _is_instance(value: Any, kind: type) -> bool:
     if kind is RegimeModel:  # runtime_checkable only tests that the attribute exists
-        return callable(getattr(value, "allowed", None))
+        return not isinstance(value, Strategy) and any(
+            callable(getattr(value, attr, None)) for attr in ("allowed", "filter", "predict"))
     return isinstance(value, kind)
 
 
@@ -271,7 +279,8 @@ def _describe(kind: type) -> str:
     if kind is type(None):
         return "None"
     if kind is RegimeModel:
-        return "a regime model (an object with allowed(data) -> boolean Series)"
+        return ("a regime model (an object with allowed(data) -> boolean Series, or "
+                "filter(data) -> state probabilities, or predict(data) -> state labels)")
     if issubclass(kind, Strategy):
         return f"{_article(kind.__name__)} {kind.__name__} instance"
     if kind.__module__.startswith("pandas"):

@@ -15,9 +15,9 @@ import pandas as pd
 from quantlab import indicators as ind
 from quantlab._validate import message
 from quantlab.errors import InvalidParameterError
-from quantlab.strategy.base import RegimeModel, Strategy, param
+from quantlab.strategy.base import Strategy, param
 
-__all__ = ["SmaCross", "EmaCross", "RsiReversion", "BollingerReversion", "DonchianBreakout", "RegimeFiltered"]
+__all__ = ["SmaCross", "EmaCross", "RsiReversion", "BollingerReversion", "DonchianBreakout"]
 
 
 def _states(template: Any, long_when: Any, exit_when: Any, short_when: Any | None) -> Any:
@@ -168,47 +168,6 @@ class DonchianBreakout(Strategy):
         c = np.asarray(close, dtype=float)
         below = c < lower
         return _states(close, c > upper, below, below if self.short else None)
-
-
-class RegimeFiltered(Strategy):
-    """Trade ``base`` only while ``regime`` allows it; flat otherwise.
-
-    ``regime`` is either a :class:`~quantlab.strategy.RegimeModel` (an object with
-    ``allowed(data) -> Series`` that computes it causally: the interface the regime models
-    implement, filtered, not smoothed), or a boolean Series/DataFrame aligned with the data
-    (True = trading allowed at that bar, known at that bar).
-
-    Both parameters are objects: two instances are equal when their ``base`` strategies are
-    equal and their ``regime`` is equal by its own ``==`` (the same object, for a model without
-    one, and always for a Series, which is never compared element by element); ``repr``
-    shows ``regime`` in one line (``<MyRegime>``, ``<Series bool, 1500 rows>``).
-
-    Examples
-    --------
-    >>> class Calm:
-    ...     def allowed(self, data):
-    ...         return data["close"].pct_change().abs() < 0.05
-    >>> RegimeFiltered(base=SmaCross(fast=10, slow=30), regime=Calm())
-    RegimeFiltered(base=SmaCross(fast=10, slow=30, short=False), regime=<Calm>)
-    """
-
-    base: Strategy = None  # type: ignore[assignment]  # required: None fails validation
-    regime: RegimeModel | pd.Series | pd.DataFrame = None  # type: ignore[assignment]
-
-    @property
-    def warmup(self) -> int:
-        return max(self.base.warmup, int(getattr(self.regime, "warmup", 0)))
-
-    def signal(self, data: pd.DataFrame) -> Any:
-        base = self.base.signal(data)
-        regime = self.regime
-        allowed = regime if isinstance(regime, pd.Series | pd.DataFrame) else regime.allowed(data)
-        allowed = allowed.reindex(base.index)
-        mask = np.asarray(allowed.fillna(False), dtype=bool)
-        if isinstance(base, pd.DataFrame) and mask.ndim == 1:
-            mask = mask[:, None]
-        out = np.where(mask, np.asarray(base, dtype=float), 0.0)
-        return _states_from_array(base, out)
 
 
 def _states_from_array(template: Any, out: np.ndarray) -> Any:

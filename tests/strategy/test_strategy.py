@@ -143,8 +143,8 @@ def test_regime_filtered_trades_only_when_allowed(aapl):
     base = SmaCross(fast=5, slow=20)
     allowed = pd.Series(np.arange(len(aapl)) % 200 < 100, index=aapl.index)
     sig = RegimeFiltered(base=base, regime=allowed).signal(aapl)
-    raw = base.signal(aapl)
-    np.testing.assert_array_equal(sig[allowed].to_numpy(), raw[allowed].to_numpy())
+    held = base.signal(aapl).ffill().fillna(0.0)  # the position the base strategy holds
+    np.testing.assert_array_equal(sig[allowed].to_numpy(), held[allowed].to_numpy())
     assert (sig[~allowed] == 0.0).all()
 
     class Calm:  # the regime-model interface: allowed(data) computed causally
@@ -244,17 +244,19 @@ def test_object_parameters_with_value_semantics_compare_by_value():
     assert hash(a) == hash(RegimeFiltered(base=SmaCross(), regime=Threshold(1.0)))
     assert a != RegimeFiltered(base=SmaCross(), regime=Threshold(2.0))
     assert repr(a) == ("RegimeFiltered(base=SmaCross(fast=10, slow=30, short=False), "
-                       "regime=Threshold(level=1.0))")  # a short own repr is kept
+                       "regime=Threshold(level=1.0), mode='gate', states=(0,), "
+                       "threshold=0.5)")  # a short own repr is kept
 
 
 def test_object_parameters_have_a_short_repr(aapl):
     model = _Vol()
     assert repr(RegimeFiltered(base=SmaCross(fast=10, slow=30), regime=model)) == (
-        "RegimeFiltered(base=SmaCross(fast=10, slow=30, short=False), regime=<_Vol>)")
+        "RegimeFiltered(base=SmaCross(fast=10, slow=30, short=False), regime=<_Vol>, "
+        "mode='gate', states=(0,), threshold=0.5)")
     with_series = repr(RegimeFiltered(base=SmaCross(), regime=_mask(aapl)))
-    assert with_series.endswith("regime=<Series bool, 1500 rows>)") and len(with_series) < 120
+    assert "regime=<Series bool, 1500 rows>, mode=" in with_series and len(with_series) < 160
     frame = pd.DataFrame({"AAPL": _mask(aapl), "MSFT": _mask(aapl)})
-    assert repr(RegimeFiltered(base=SmaCross(), regime=frame)).endswith("regime=<DataFrame 1500x2>)")
+    assert "regime=<DataFrame 1500x2>, mode=" in repr(RegimeFiltered(base=SmaCross(), regime=frame))
 
     class Chatty:  # an own repr that is long or spans lines is replaced by the type name
         def allowed(self, data):
@@ -263,7 +265,7 @@ def test_object_parameters_have_a_short_repr(aapl):
         def __repr__(self):
             return "Chatty(\n" + "x" * 500 + ")"
 
-    assert repr(RegimeFiltered(base=SmaCross(), regime=Chatty())).endswith("regime=<Chatty>)")
+    assert "regime=<Chatty>, mode=" in repr(RegimeFiltered(base=SmaCross(), regime=Chatty()))
 
 
 def test_object_parameters_pickle_round_trip(aapl):

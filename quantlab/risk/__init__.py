@@ -1,0 +1,1 @@
+"""Risk: VaR/ES forecasts, VaR and ES backtests, Kelly estimates."""
