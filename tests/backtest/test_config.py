@@ -117,10 +117,12 @@ def test_combine_round_trip_keeps_the_parts_and_caps():
     d = cfg.to_dict()
     assert d["sizing"]["size"] == {
         "kind": "combine",
-        "sizers": [{"kind": "VolTarget", "annual_vol": 0.15, "window": 30},
+        "sizers": [{"kind": "VolTarget", "annual_vol": 0.15, "window": 30,
+                    "estimator": "realized", "refit_every": 21},
                    {"kind": "Kelly", "fraction": 0.25, "window": 60, "min_obs": 12,
                     "source": "edge", "prior": None},
-                   {"kind": "VarBudget", "budget": 0.02, "confidence": 0.975, "window": 100}],
+                   {"kind": "VarBudget", "budget": 0.02, "confidence": 0.975, "window": 100,
+                    "method": "historical"}],
         "max_position": 0.7, "max_leverage": 1.5}
     back = BacktestConfig.from_yaml(cfg.to_yaml())
     assert back == cfg
