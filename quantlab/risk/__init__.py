@@ -34,6 +34,7 @@ from quantlab.risk.backtests import (
     traffic_light,
 )
 from quantlab.risk.kelly import kelly_binary, kelly_fraction, kelly_portfolio
+from quantlab.risk.report import RiskReport, risk_report
 from quantlab.risk.var import METHODS, es, var
 
 __all__ = [
@@ -41,5 +42,5 @@ __all__ = [
     "kupiec", "christoffersen", "conditional_coverage", "traffic_light", "es_backtest",
     "backtest_var", "VarBacktestResult", "KupiecResult", "ChristoffersenResult",
     "ConditionalCoverageResult", "TrafficLightResult", "EsBacktestResult", "BASEL_PLUS_FACTORS",
-    "kelly_binary", "kelly_fraction", "kelly_portfolio",
+    "kelly_binary", "kelly_fraction", "kelly_portfolio", "risk_report", "RiskReport",
 ]
