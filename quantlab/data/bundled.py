@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from quantlab._validate import check_timestamp, did_you_mean, message
-from quantlab.data._frame import normalize
+from quantlab._validate import did_you_mean, message
+from quantlab.data._frame import normalize, select_range
 from quantlab.errors import DataError, InvalidParameterError
 
 __all__ = ["load", "list_datasets", "data_dir"]
@@ -95,7 +95,8 @@ def load(
         (daily, Quandl WIKI, 2000-03-01 .. 2013-03-01; GOOG from 2004-08-19), ``eurusd``
         (hourly ask, 2017), ``sp500`` and ``nasdaq`` (daily, 1999-01-04 .. 2018-12-31).
     start, end : str or Timestamp, optional
-        Inclusive bounds; naive values are read as UTC.
+        Inclusive bounds; naive values are read as UTC. A reversed range, or one that
+        selects no bar, is refused with the dataset's range in the message.
     adjust : bool, default True
         Split- and dividend-adjust the equities: open, high, low and close are scaled by
         the source's ``adj_close / close`` and volume by its inverse. With ``False`` the
@@ -110,7 +111,10 @@ def load(
     Raises
     ------
     DataError
-        Unknown name (with a did-you-mean) or a missing bundled file.
+        Unknown name (with a did-you-mean), a missing bundled file, or no bar in
+        ``[start, end]``.
+    InvalidParameterError
+        ``start`` after ``end``, or a bound that is not a date.
 
     Examples
     --------
@@ -125,9 +129,7 @@ def load(
     if not isinstance(adjust, bool):
         raise InvalidParameterError(message("adjust", "load", "True or False", adjust))
     frame = _read(_DATASETS[key], adjust)
-    lo, hi = (check_timestamp(k, v, caller="load", allow_none=True, remedy="Pass None for no bound.")
-              for k, v in (("start", start), ("end", end)))
-    return frame.loc[lo:hi]
+    return select_range(frame, start, end, caller="load", label=key)
 
 
 def list_datasets() -> pd.DataFrame:

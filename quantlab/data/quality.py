@@ -33,17 +33,29 @@ from quantlab._validate import (
 from quantlab.data.synthetic import CALENDARS, _grid, _nyse_holidays, _parse_freq
 from quantlab.errors import DataError, InvalidParameterError
 
-__all__ = ["QualityReport", "validate", "clean", "resample", "CHECKS", "CLEAN_POLICIES"]
+__all__ = ["QualityReport", "validate", "clean", "resample", "CHECKS", "CLEAN_POLICIES",
+           "SEVERITIES", "order_analysis", "OrderAnalysis"]
 
 CHECKS: tuple[str, ...] = (
-    "tz_naive", "non_numeric", "duplicate", "unsorted", "nan", "inf", "non_positive",
-    "negative_volume", "ohlc", "gap", "off_calendar", "stale", "zero_volume", "outlier",
+    "tz_naive", "non_numeric", "duplicate", "unsorted", "reordered_block", "nan", "inf",
+    "non_positive", "negative_volume", "ohlc", "gap", "off_calendar", "stale", "zero_volume",
+    "outlier",
 )
+#: Severity of each check. Errors make :attr:`QualityReport.ok` False; warnings are reported
+#: and leave it True. ``gap`` is a warning on 24/7 data (venues pause) and an error on a
+#: calendar with closed hours, where the calendar already excuses every closure.
+SEVERITIES: dict[str, str] = {
+    "tz_naive": "warning", "non_numeric": "error", "duplicate": "error", "unsorted": "error",
+    "reordered_block": "error", "nan": "error", "inf": "error", "non_positive": "error",
+    "negative_volume": "error", "ohlc": "error", "gap": "error", "off_calendar": "error",
+    "stale": "warning", "zero_volume": "warning", "outlier": "warning",
+}
 _CHECK_TEXT = {
     "tz_naive": "naive timestamps (read as UTC)",
     "non_numeric": "values that are not numbers",
     "duplicate": "duplicate timestamps",
     "unsorted": "timestamps out of order",
+    "reordered_block": "blocks of rows that reappear out of order",
     "nan": "missing values (NaN)",
     "inf": "infinite values",
     "non_positive": "prices <= 0",
@@ -58,7 +70,7 @@ _CHECK_TEXT = {
 CLEAN_POLICIES: tuple[str, ...] = ("drop", "ffill", "repair_ohlc")
 _PRICES = ("open", "high", "low", "close")
 _OHLC_RTOL = 1e-12  # split adjustment leaves 1-ulp violations (high = 1.0000000000000002 * close)
-_ISSUE_COLUMNS = ("check", "time", "column", "value", "detail")
+_ISSUE_COLUMNS = ("check", "time", "column", "value", "detail", "severity")
 
 
 # --------------------------------------------------------------------------------------
@@ -75,9 +87,10 @@ class QualityReport:
         One row per finding, columns ``check`` (one of :data:`CHECKS`), ``time`` (UTC
         timestamp of the offending bar, or of the first bar of a run/gap), ``column``
         (the OHLCV column concerned, or None), ``value`` (the offending number, the run or
-        gap length in bars, or NaN) and ``detail`` (a sentence).
+        gap length in bars, or NaN), ``detail`` (a sentence) and ``severity``
+        (``"error"`` or ``"warning"``, see :data:`SEVERITIES`).
     ok : bool
-        True when there are no issues.
+        True when no issue is an error (warnings allowed).
     counts : dict of str to int
         Number of issues per check, every check listed (zeros included).
     rows : int
@@ -102,27 +115,59 @@ class QualityReport:
     calendar: str | None
     inferred: tuple[str, ...] = ()
 
+    @property
+    def errors(self) -> pd.DataFrame:
+        """The rows of :attr:`issues` whose severity is ``"error"``."""
+        return self.issues[self.issues["severity"] == "error"]
+
+    @property
+    def warnings(self) -> pd.DataFrame:
+        """The rows of :attr:`issues` whose severity is ``"warning"``."""
+        return self.issues[self.issues["severity"] == "warning"]
+
+    @property
+    def n_errors(self) -> int:
+        """Number of issues that are errors."""
+        return int((self.issues["severity"] == "error").sum())
+
+    @property
+    def n_warnings(self) -> int:
+        """Number of issues that are warnings."""
+        return int((self.issues["severity"] == "warning").sum())
+
+    def severity(self, check: str) -> str:
+        """Return the severity of ``check`` in this report (``gap`` depends on the calendar)."""
+        check_choice("check", check, CHECKS, caller="QualityReport.severity")
+        return _severity(check, self.calendar, self.freq)
+
+    def _verdict(self) -> str:
+        if self.ok:
+            return f"OK with {self.n_warnings} warning(s)" if self.n_warnings else "OK"
+        return f"{self.n_errors} error(s), {self.n_warnings} warning(s)"
+
     def _header(self) -> str:
         span = f"{self.start} .. {self.end}" if self.start is not None else "empty"
         freq = "unknown" if self.freq is None else _show_freq(self.freq)
         tag_f = " (inferred)" if "freq" in self.inferred else ""
         tag_c = " (inferred)" if "calendar" in self.inferred else ""
-        verdict = "OK" if self.ok else f"{len(self.issues)} issue(s)"
         return (f"QualityReport: {self.rows} rows, {span}, freq {freq}{tag_f}, "
-                f"calendar {self.calendar}{tag_c}: {verdict}")
+                f"calendar {self.calendar}{tag_c}: {self._verdict()}")
 
     def summary(self, max_rows: int = 10) -> str:
-        """Return a plain-text summary: header, counts per failing check, first issues."""
+        """Return a plain-text summary: header, counts per check found, first errors and warnings."""
         lines = [self._header()]
         for check, count in self.counts.items():
             if count:
-                lines.append(f"  {check:<16} {count:>7}  {_CHECK_TEXT[check]}")
-        if not self.ok:
-            lines.append("First issues:")
-            for row in self.issues.head(max_rows).itertuples(index=False):
-                lines.append(f"  {row.time}  {row.check:<14} {row.detail}")
-            if len(self.issues) > max_rows:
-                lines.append(f"  ... {len(self.issues) - max_rows} more in report.issues")
+                kind = self.severity(check)
+                lines.append(f"  {check:<16} {count:>7}  {kind:<7}  {_CHECK_TEXT[check]}")
+        for title, table in (("First errors:", self.errors), ("Warnings:", self.warnings)):
+            if table.empty:
+                continue
+            lines.append(title)
+            for row in table.head(max_rows).itertuples(index=False):
+                lines.append(f"  {row.time}  {row.check:<15} {row.detail}")
+            if len(table) > max_rows:
+                lines.append(f"  ... {len(table) - max_rows} more in report.issues")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -130,22 +175,27 @@ class QualityReport:
 
     def _repr_html_(self, max_rows: int = 20) -> str:
         head = f"<p><b>{html.escape(self._header())}</b></p>"
-        if self.ok:
+        if self.issues.empty:
             return head
         counts = "".join(
-            f"<tr><td>{html.escape(c)}</td><td>{n}</td><td>{html.escape(_CHECK_TEXT[c])}</td></tr>"
+            f"<tr><td>{html.escape(c)}</td><td>{n}</td><td>{self.severity(c)}</td>"
+            f"<td>{html.escape(_CHECK_TEXT[c])}</td></tr>"
             for c, n in self.counts.items() if n)
-        table = ("<table><thead><tr><th>check</th><th>count</th><th>meaning</th></tr></thead>"
+        table = ("<table><thead><tr><th>check</th><th>count</th><th>severity</th><th>meaning</th>"
+                 "</tr></thead>"
                  f"<tbody>{counts}</tbody></table>")
         return head + table + self.issues.head(max_rows).to_html(index=False, escape=True)
 
-    def raise_if_failed(self, *, ignore: Sequence[str] = ()) -> None:
-        """Raise DataError if any check not in ``ignore`` found an issue.
+    def raise_if_failed(self, *, ignore: Sequence[str] = (), strict: bool = False) -> None:
+        """Raise DataError if any check not in ``ignore`` found an error (or, with
+        ``strict``, any issue at all).
 
         Parameters
         ----------
         ignore : sequence of str, default ()
             Checks to tolerate (e.g. ``("gap",)`` for a venue closed on extra days).
+        strict : bool, default False
+            Fail on warnings too (outliers, stale runs, zero volume, gaps on 24/7 data).
 
         Raises
         ------
@@ -156,7 +206,9 @@ class QualityReport:
         """
         for name in ignore:
             check_choice("ignore", name, CHECKS, caller="raise_if_failed")
-        failing = {c: n for c, n in self.counts.items() if n and c not in ignore}
+        strict = check_bool("strict", strict, caller="raise_if_failed")
+        failing = {c: n for c, n in self.counts.items()
+                   if n and c not in ignore and (strict or self.severity(c) == "error")}
         if failing:
             listed = ", ".join(f"{c}={n}" for c, n in failing.items())
             first = self.issues[self.issues["check"].isin(list(failing))].iloc[0]
@@ -235,6 +287,72 @@ def _raw(df: Any, caller: str, *, strict: bool) -> tuple[pd.DataFrame, list[dict
 
 def _issue(check: str, time: Any, column: str | None, value: float, detail: str) -> dict[str, Any]:
     return {"check": check, "time": time, "column": column, "value": float(value), "detail": detail}
+
+
+def _severity(check: str, calendar: str | None, freq: pd.Timedelta | None) -> str:
+    if check == "gap":
+        effective = "24/7" if freq is not None and freq > pd.Timedelta("1D") else calendar
+        return "warning" if effective == "24/7" else "error"
+    return SEVERITIES[check]
+
+
+@dataclass(frozen=True)
+class OrderAnalysis:
+    """How a sequence of timestamps is ordered (see :func:`order_analysis`).
+
+    Attributes
+    ----------
+    order : str
+        ``"ascending"`` (sorted, ties allowed), ``"descending"`` (newest first, every step
+        back in time or equal) or ``"mixed"``.
+    newest_first : bool
+        Most steps go back in time: the rows are read in reverse before looking for
+        misplaced rows.
+    misplaced : ndarray of bool
+        Rows (input positions) out of place in the time-ordered reading, the smaller of
+        the two sets whose removal leaves the rest sorted: rows stamped before an earlier
+        row, or rows stamped after a later row.
+    blocks : list of (int, int)
+        Runs of >= 2 consecutive misplaced rows as (lowest, highest) input positions,
+        in input order: blocks of timestamps that reappear out of order.
+    """
+
+    order: str
+    newest_first: bool
+    misplaced: np.ndarray
+    blocks: list[tuple[int, int]]
+
+
+def order_analysis(stamps: np.ndarray) -> OrderAnalysis:
+    """Describe the order of ``stamps`` (int64 nanoseconds, in input order).
+
+    A file read newest first is taken in reverse; then the rows out of place are the
+    smaller of two sets, each of whose removal leaves the others strictly increasing: the
+    rows stamped before some earlier row (not a new running maximum) and the rows stamped
+    after some later row (above the running minimum from the end). One block moved
+    elsewhere is exactly one of these sets. Consecutive misplaced rows form blocks.
+    """
+    t = np.asarray(stamps, dtype=np.int64)
+    n = len(t)
+    none = np.zeros(n, dtype=bool)
+    if n < 2:
+        return OrderAnalysis("ascending", False, none, [])
+    step = np.diff(t)
+    if (step >= 0).all():
+        return OrderAnalysis("ascending", False, none, [])
+    if (step <= 0).all():
+        return OrderAnalysis("descending", True, none, [])
+    newest_first = int((step < 0).sum()) > int((step > 0).sum())
+    seq = t[::-1] if newest_first else t
+    before = np.r_[False, seq[1:] < np.maximum.accumulate(seq)[:-1]]
+    after = np.r_[seq[:-1] > np.minimum.accumulate(seq[::-1])[::-1][1:], False]
+    mask = before if before.sum() <= after.sum() else after
+    starts, lengths = _runs(mask)
+    blocks = [(int(s), int(s + k - 1)) for s, k in zip(starts, lengths) if k >= 2]
+    if newest_first:  # back to input positions
+        mask = mask[::-1]
+        blocks = [(n - 1 - b, n - 1 - a) for a, b in blocks][::-1]
+    return OrderAnalysis("mixed", newest_first, mask, blocks)
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -356,11 +474,7 @@ def validate(
         counts = index[dup].value_counts(sort=False)
         for ts, count in counts.items():
             issues.append(_issue("duplicate", ts, None, count, f"{count} rows stamped {ts}"))
-    if len(index) > 1:
-        earlier = np.flatnonzero(index.asi8[1:] < index.asi8[:-1]) + 1
-        for pos in earlier:
-            issues.append(_issue("unsorted", index[pos], None, np.nan,
-                                 f"row {pos} stamped {index[pos]} follows {index[pos - 1]}"))
+    issues.extend(_order_issues(index))
 
     # values
     not_numbers = {(i["time"], i["column"]) for i in issues if i["check"] == "non_numeric"}
@@ -440,19 +554,61 @@ def validate(
                                      f"log return {r[k]:.4g} is {z[k]:.1f} robust sigmas from the "
                                      f"median {centre:.3g}"))
 
+    for item in issues:
+        item["severity"] = _severity(item["check"], calendar, step)
     table = pd.DataFrame(issues, columns=list(_ISSUE_COLUMNS))
     table["time"] = pd.to_datetime(table["time"], utc=True).dt.as_unit("ns")
     table["value"] = table["value"].astype(np.float64)
     table["column"] = table["column"].astype(object)
+    table["severity"] = table["severity"].astype(object)
     rank = table["check"].map({c: i for i, c in enumerate(CHECKS)})
     table = (table.assign(_rank=rank).sort_values(["time", "_rank"], kind="stable", na_position="first")
              .drop(columns="_rank").reset_index(drop=True))
     counts = {c: int((table["check"] == c).sum()) for c in CHECKS}
     return QualityReport(
-        issues=table, ok=table.empty, counts=counts, rows=len(frame),
+        issues=table, ok=bool((table["severity"] != "error").all()), counts=counts, rows=len(frame),
         start=stamps[0] if len(stamps) else None, end=stamps[-1] if len(stamps) else None,
         freq=step, calendar=calendar, inferred=tuple(inferred),
     )
+
+
+def _order_issues(index: pd.DatetimeIndex) -> list[dict[str, Any]]:
+    """``unsorted`` and ``reordered_block`` issues of ``index`` read in input order."""
+    stamps = index.asi8
+    n = len(stamps)
+    if n < 2 or (np.diff(stamps) >= 0).all():
+        return []
+    found = order_analysis(stamps)
+    issues = []
+    if found.newest_first:
+        issues.append(_issue("unsorted", index[0], None, np.nan,
+                             f"the rows run newest first ({index[0]} .. {index[-1]}); sort them "
+                             "(read_csv(..., sort=True) / --sort, or df.sort_index())"))
+    if found.order == "descending":
+        return issues
+    reading = np.arange(n)[::-1] if found.newest_first else np.arange(n)
+    seq = stamps[reading]
+    in_block = np.zeros(n, dtype=bool)
+    for first, last in found.blocks:
+        lo, hi = sorted((first, last))
+        in_block[lo:hi + 1] = True
+        size = hi - lo + 1
+        block = index[lo:hi + 1]
+        prev_pos = hi + 1 if found.newest_first else lo - 1  # the row read just before it
+        where = (f"after {index[prev_pos]} (row {prev_pos})" if 0 <= prev_pos < n
+                 else "at the start")
+        issues.append(_issue("reordered_block", block.min(), None, size,
+                             f"{size} rows stamped {block.min()} .. {block.max()} appear out of "
+                             f"order, {where}, rows {lo}..{hi} of the input"))
+    # single rows stamped before their predecessor in reading order, outside any block
+    back = np.flatnonzero(seq[1:] < seq[:-1]) + 1
+    for k in back:
+        pos, prev = int(reading[k]), int(reading[k - 1])
+        if in_block[pos] or in_block[prev]:  # a block's edges are the block's issue
+            continue
+        issues.append(_issue("unsorted", index[pos], None, np.nan,
+                             f"row {pos} stamped {index[pos]} follows {index[prev]}"))
+    return issues
 
 
 def _calendar_issues(stamps: pd.DatetimeIndex, step: pd.Timedelta, calendar: str) -> list[dict[str, Any]]:

@@ -28,7 +28,8 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from quantlab._validate import OHLCV, check_ohlcv, check_timestamp, did_you_mean, message
-from quantlab.data._frame import normalize
+from quantlab.data._frame import select_range
 from quantlab.errors import DataError, InvalidParameterError
 
 try:  # advisory locking between writer processes (POSIX only)
@@ -46,7 +47,7 @@ try:  # advisory locking between writer processes (POSIX only)
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["Store", "import_csv"]
+__all__ = ["Store", "import_csv", "ImportResult"]
 
 _DATA = "data.parquet"
 _META_KEY = b"quantlab"
@@ -129,6 +130,17 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
 
+    def check_exists(self, *, caller: str = "Store") -> None:
+        """Raise DataError when the store's folder does not exist (nothing can be read).
+
+        Writing creates the folder; reading from, or listing, a folder that is not there
+        is almost always a mistyped path.
+        """
+        if not self.root.is_dir():
+            raise DataError(f"{caller}: the store folder {str(self.root)!r} does not exist. "
+                            "Check the path; a store is created by the first "
+                            "quantlab.data.download() or import_csv() into it.")
+
     # ------------------------------------------------------------------ paths
     def path(self, symbol: str, timeframe: str) -> Path:
         """Return the Parquet file that holds (or would hold) ``symbol`` at ``timeframe``."""
@@ -164,6 +176,7 @@ class Store:
     def _locate(self, symbol: str, timeframe: str, caller: str) -> Path:
         check_symbol(symbol, caller=caller)
         check_timeframe(timeframe, caller=caller)
+        self.check_exists(caller=caller)
         path = self._dir(symbol, timeframe) / _DATA
         if path.exists():
             meta = self._meta(path)
@@ -326,19 +339,22 @@ class Store:
         -------
         DataFrame
             Columns ``open high low close volume`` (float64), UTC ``DatetimeIndex`` named
-            ``time`` (ns), sorted and unique. Empty when nothing falls in the bounds.
+            ``time`` (ns), sorted and unique.
 
         Raises
         ------
         DataError
-            Nothing is stored for ``symbol``/``timeframe`` (with a did-you-mean among the
-            stored ones).
+            The store folder does not exist; nothing is stored for ``symbol``/``timeframe``
+            (with a did-you-mean among the stored ones); no bar in ``[start, end]`` (the
+            message names the bound and the stored range).
+        InvalidParameterError
+            ``start`` after ``end``, or a bound that is not a date.
         """
         caller = "Store.read"
-        lo = check_timestamp("start", start, caller=caller, allow_none=True)
-        hi = check_timestamp("end", end, caller=caller, allow_none=True)
+        check_timestamp("start", start, caller=caller, allow_none=True)
+        check_timestamp("end", end, caller=caller, allow_none=True)
         frame = self._read_file(self._locate(symbol, timeframe, caller))
-        return frame.loc[lo:hi] if (lo is not None or hi is not None) else frame
+        return select_range(frame, start, end, caller=caller, label=f"{symbol} {timeframe}")
 
     def last_timestamp(self, symbol: str, timeframe: str) -> pd.Timestamp | None:
         """Return the open time of the last stored bar, or None when nothing is stored.
@@ -452,17 +468,59 @@ class Store:
         return " UNION ALL ".join(parts)
 
 
+@dataclass(frozen=True)
+class ImportResult:
+    """What :func:`import_csv` did.
+
+    Attributes
+    ----------
+    symbol, timeframe : str
+        Where the bars went.
+    added : int
+        Timestamps that were not stored before.
+    rows : int
+        Rows read from the file.
+    first, last : Timestamp
+        First and last bar of the file (UTC).
+    sorted : bool
+        Whether ``sort=True`` was given.
+    moved : int
+        Rows whose position the sort changed.
+    note : str
+        The sort's sentence (empty without ``sort``).
+    """
+
+    symbol: str
+    timeframe: str
+    added: int
+    rows: int
+    first: pd.Timestamp
+    last: pd.Timestamp
+    sorted: bool
+    moved: int
+    note: str
+
+    def __str__(self) -> str:
+        text = (f"{self.symbol} {self.timeframe}: {self.added} new bars of {self.rows} read "
+                f"({self.first} .. {self.last})")
+        return text + (f"; {self.note}" if self.note else "")
+
+
 def import_csv(
     path: str | os.PathLike[str],
     symbol: str,
     timeframe: str,
     *,
     store: Store,
+    skiprows: int | None = None,
+    date_format: str | None = None,
     tz: str = "UTC",
     unit: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    sort: bool = False,
     **read_csv_kwargs: Any,
-) -> int:
-    """Read a CSV of bars, normalize it and merge it into ``store``.
+) -> ImportResult:
+    """Read a CSV of bars (see :func:`quantlab.data.read_csv`) and merge it into ``store``.
 
     Parameters
     ----------
@@ -473,49 +531,50 @@ def import_csv(
         Where to store the bars (see :meth:`Store.write`).
     store : Store
         Destination.
-    tz : str, default "UTC"
-        Time zone of naive timestamps in the file.
-    unit : {"s", "ms", "us", "ns"}, optional
-        Unit of integer epoch timestamps (``1704067200000`` is ms). Required when the time
-        column holds integers, so they are never silently read as nanoseconds.
+    skiprows, date_format, tz, unit, columns, sort
+        Reading options of :func:`quantlab.data.read_csv`: lines before the header, the
+        strptime format of the dates (``"%Y-%m-%d %I-%p"``), the zone of naive times
+        (default UTC), the unit of epoch numbers, a column mapping
+        (``{"Volume BTC": "volume"}``) and an explicit, reported sort by time.
     **read_csv_kwargs
-        Passed to :func:`pandas.read_csv` (``sep``, ``decimal``, ``skiprows``...).
+        Passed to :func:`pandas.read_csv` (``sep``, ``decimal``...).
 
     Returns
     -------
-    int
-        Number of new timestamps stored.
+    ImportResult
+        ``added`` (new timestamps stored), ``rows`` read, and whether/how the rows were
+        sorted; ``str()`` of it is the one-line summary the command prints.
 
     Raises
     ------
     DataError
-        Missing file, unparsable or invalid bars (see :func:`quantlab.data.normalize`),
-        integer timestamps without ``unit``.
+        Missing file, a file that cannot be read as given (the message names the option
+        that fixes it), invalid bars (see :func:`quantlab.data.normalize`).
+    InvalidParameterError
+        A bad option, ``store`` not a Store.
+
+    Examples
+    --------
+    A CryptoDataDownload export::
+
+        import_csv("Gemini_BTCUSD_1h.csv", "BTC/USD", "1h", store=Store("data/store"),
+                   skiprows=1, date_format="%Y-%m-%d %I-%p",
+                   columns={"Volume BTC": "volume"}, sort=True)
     """
+    from quantlab.data.csv import read_csv
+
     caller = "import_csv"
     if not isinstance(store, Store):
         raise InvalidParameterError(message("store", caller, "a quantlab.data.Store",
                                             type(store).__name__))
-    if unit is not None and unit not in ("s", "ms", "us", "ns"):
-        hint = did_you_mean(unit, ("s", "ms", "us", "ns"))
-        raise InvalidParameterError(message("unit", caller, "one of 's', 'ms', 'us', 'ns'",
-                                            unit, hint))
     check_symbol(symbol, caller=caller)
     check_timeframe(timeframe, caller=caller)
-    try:
-        raw = pd.read_csv(path, **read_csv_kwargs)
-    except FileNotFoundError as exc:
-        raise DataError(message("path", caller, "an existing CSV file", str(path))) from exc
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"import_csv() could not parse {str(path)!r}: {exc}") from exc
-    lower = {str(c).strip().lower(): c for c in raw.columns}
-    time_col = next((lower[k] for k in ("time", "date", "datetime", "timestamp") if k in lower),
-                    None)
-    if time_col is not None and pd.api.types.is_numeric_dtype(raw[time_col].dtype):
-        if unit is None:
-            raise DataError(message(f"{time_col!s}", caller, "dates or epoch numbers with `unit`",
-                                    f"numbers such as {raw[time_col].iloc[0]!r}",
-                                    "Pass unit='ms' (or 's', 'us', 'ns') for epoch timestamps."))
-        raw[time_col] = pd.to_datetime(raw[time_col], unit=unit, utc=True)
-    frame = normalize(raw, tz=tz, caller=caller)
-    return store.write(frame, symbol, timeframe)
+    frame = read_csv(path, skiprows=skiprows, date_format=date_format, tz=tz, unit=unit,
+                     columns=columns, sort=sort, caller=caller, **read_csv_kwargs)
+    info = frame.attrs.get("quantlab", {})
+    added = store.write(frame, symbol, timeframe)
+    return ImportResult(symbol=symbol, timeframe=timeframe, added=added, rows=len(frame),
+                        first=frame.index[0] if len(frame) else pd.NaT,
+                        last=frame.index[-1] if len(frame) else pd.NaT,
+                        sorted=bool(info.get("sorted", False)), moved=int(info.get("moved", 0)),
+                        note=str(info.get("note", "")))

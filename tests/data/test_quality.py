@@ -8,9 +8,18 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quantlab.data import load
-from quantlab.data.quality import CHECKS, QualityReport, clean, resample, validate
+from quantlab.data.quality import (
+    CHECKS,
+    QualityReport,
+    clean,
+    order_analysis,
+    resample,
+    validate,
+)
 from quantlab.data.synthetic import gbm
 from quantlab.errors import DataError, InvalidParameterError
 
@@ -73,9 +82,15 @@ def test_bundled_datasets_only_known_defects(name):
     expected = {(c, pd.Timestamp(t, tz="UTC")) for c, t in KNOWN[name]}
     assert _fired(report) == expected, report.summary(50)
     assert report.calendar == ("fx" if name == "eurusd" else "equity")
-    report.raise_if_failed(ignore=("outlier", "gap"))
+    # outliers are warnings; gaps on a calendar with closed hours (EURUSD's fx) are errors
+    assert report.ok == (name != "eurusd")
+    assert set(report.issues.loc[report.issues.check == "outlier", "severity"]) == {"warning"}
+    report.raise_if_failed(ignore=("gap",))
     with pytest.raises(DataError, match="`data` of validate"):
-        report.raise_if_failed()
+        report.raise_if_failed(strict=True)
+    if name == "eurusd":
+        with pytest.raises(DataError, match="gap=2"):
+            report.raise_if_failed()
 
 
 def test_adjusted_prices_are_consistent_and_one_ulp_is_tolerated():
@@ -216,6 +231,7 @@ def test_raw_frames_are_reported_not_raised(hourly):
     report = validate(raw)
     assert report.counts["tz_naive"] == 1
     assert report.counts["non_numeric"] == 1 and report.counts["nan"] == 0
+    assert report.severity("tz_naive") == "warning" and report.severity("non_numeric") == "error"
     row = report.issues[report.issues.check == "non_numeric"].iloc[0]
     assert row["time"] == hourly.index[5] and "'n/a'" in row["detail"]
     assert not report.ok
@@ -227,14 +243,119 @@ def test_report_rendering(hourly):
     assert "gap" in text and "1h (inferred)" in text and "calendar 24/7 (inferred)" in text
     html = report._repr_html_()
     assert "<table" in html and "gap" in html
-    assert list(report.issues.columns) == ["check", "time", "column", "value", "detail"]
+    assert list(report.issues.columns) == ["check", "time", "column", "value", "detail", "severity"]
+    assert report.ok  # a gap in 24/7 data is a warning
+    report.raise_if_failed()
     with pytest.raises(DataError, match="gap=1"):
-        report.raise_if_failed()
-    report.raise_if_failed(ignore=["gap"])
+        report.raise_if_failed(strict=True)
+    report.raise_if_failed(ignore=["gap"], strict=True)
     with pytest.raises(InvalidParameterError, match="Did you mean 'gap'"):
         report.raise_if_failed(ignore=["gaps"])
     with pytest.raises(dataclasses.FrozenInstanceError):
         report.ok = True  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------- validate: severities
+
+
+ERRORS = {"nan": dict(close=np.nan), "non_positive": dict(low=-1.0), "ohlc": dict(high=1e-3)}
+
+
+@pytest.mark.parametrize("check", sorted(ERRORS))
+def test_value_defects_are_errors(hourly, check):
+    report = validate(_plant(hourly, 200, **ERRORS[check]))
+    assert report.counts[check] >= 1 and not report.ok and report.n_errors >= 1
+    assert set(report.errors["check"]) == {check}
+    assert "error" in report.summary()
+
+
+def test_structure_defects_are_errors(hourly):
+    dup = pd.concat([hourly.iloc[:101], hourly.iloc[[100]], hourly.iloc[101:]])
+    swapped = hourly.iloc[np.r_[0:100, 101, 100, 102:len(hourly)]]
+    for df, check in ((dup, "duplicate"), (swapped, "unsorted")):
+        report = validate(df)
+        assert not report.ok and set(report.errors["check"]) == {check}
+
+
+def test_market_features_are_warnings(hourly):
+    df = hourly.copy()
+    df.iloc[250:, :4] *= 1.3            # outlier
+    df.iloc[10:16, 4] = 0.0             # zero volume run
+    df.iloc[150:157, :4] = df.close.iloc[150]  # stale run
+    df = df.drop(df.index[400:403])     # gap on 24/7 data
+    report = validate(df)
+    assert set(report.issues["check"]) == {"outlier", "zero_volume", "stale", "gap"}
+    assert report.ok and report.n_errors == 0 and report.n_warnings == len(report.issues)
+    assert set(report.issues["severity"]) == {"warning"}
+    assert "OK with 4 warning(s)" in report.summary()
+    report.raise_if_failed()
+    with pytest.raises(DataError, match="gap=1"):
+        report.raise_if_failed(strict=True)
+
+
+def test_hourly_crypto_with_genuine_large_moves_is_ok():
+    # 1% hourly volatility with fat tails (t with 3 degrees of freedom): 5-10% hourly moves
+    # happen and are 10+ robust sigmas out; the gate reports them and still says ok
+    rng = np.random.default_rng(5)
+    r = 0.006 * rng.standard_t(3, 3000)
+    r[[500, 1700, 2500]] = [0.08, -0.09, 0.06]
+    close = 20000 * np.exp(np.cumsum(r))
+    open_ = np.r_[20000, close[:-1]]
+    idx = pd.date_range("2022-01-01", periods=3000, freq="1h", tz="UTC", name="time")
+    df = pd.DataFrame({"open": open_, "high": np.maximum(open_, close) * 1.001,
+                       "low": np.minimum(open_, close) * 0.999, "close": close,
+                       "volume": rng.lognormal(3, 1, 3000)}, index=idx)
+    report = validate(df)
+    assert report.counts["outlier"] >= 3 and report.ok
+
+
+def test_gap_is_an_error_on_a_calendar_with_closed_hours():
+    eq = gbm(300, seed=2, calendar="equity", freq="1d")
+    report = validate(eq.drop(eq.index[[100]]), calendar="equity")
+    assert report.counts["gap"] == 1 and not report.ok
+
+
+# ---------------------------------------------------------------- validate: reordered blocks
+
+
+def test_block_that_reappears_later_is_its_own_issue(hourly):
+    # rows 300..303 moved after row 450: a block of 4 timestamps, out of order
+    order = np.r_[0:300, 304:451, 300:304, 451:len(hourly)]
+    report = validate(hourly.iloc[order])
+    assert set(report.issues["check"]) == {"reordered_block"}
+    row = report.issues.iloc[0]
+    assert row["value"] == 4 and row["time"] == hourly.index[300] and row["severity"] == "error"
+    assert str(hourly.index[303]) in row["detail"] and str(hourly.index[450]) in row["detail"]
+    assert not report.ok
+
+
+def test_block_that_reappears_as_a_copy(hourly):
+    order = np.r_[0:451, 300:304, 451:len(hourly)]
+    report = validate(hourly.iloc[order])
+    assert set(report.issues["check"]) == {"reordered_block", "duplicate"}
+    assert report.counts["reordered_block"] == 1 and report.counts["duplicate"] == 4
+
+
+def test_newest_first_is_one_issue_and_a_block_is_found_inside_it(hourly):
+    report = validate(hourly.iloc[::-1])
+    assert report.counts["unsorted"] == 1 and len(report.issues) == 1
+    assert "newest first" in report.issues["detail"].iloc[0]
+    order = np.r_[0:300, 304:451, 300:304, 451:len(hourly)][::-1]
+    report = validate(hourly.iloc[order])
+    assert report.counts == {**dict.fromkeys(CHECKS, 0), "unsorted": 1, "reordered_block": 1}
+
+
+def test_exchange_fixture_with_a_block():
+    from quantlab.data.csv import read_raw_csv
+
+    path = __import__("pathlib").Path(__file__).resolve().parent / "fixtures" / "Gemini_BTCUSD_1h_block.csv"
+    frame, _ = read_raw_csv(path, skiprows=1, date_format="%Y-%m-%d %I-%p",
+                            columns={"Volume BTC": "volume"})
+    report = validate(frame)
+    block = report.issues[report.issues.check == "reordered_block"]
+    assert len(block) == 1 and block["value"].iloc[0] == 4
+    assert block["time"].iloc[0] == pd.Timestamp("2017-07-12 10:00", tz="UTC")
+    assert report.counts["duplicate"] == 4 and not report.ok
 
 
 def test_validate_bad_input(hourly):
@@ -405,3 +526,34 @@ def test_resample_bad_input(eurusd):
     strings = eurusd.assign(close=eurusd["close"].astype(str))
     with pytest.raises(DataError, match="numeric"):
         resample(strings, "4h")
+
+
+# ---------------------------------------------------------------- order_analysis (property)
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(10, 200), data=st.data(), newest_first=st.booleans())
+def test_order_analysis_finds_exactly_a_moved_block(n, data, newest_first):
+    # move rows [a, a + k) of a sorted sequence to just after row d (jumping over more
+    # than k rows, so the block is the smaller set); the analysis must return that block
+    k = data.draw(st.integers(2, max(2, n // 4)))
+    a = data.draw(st.integers(0, n - k))
+    rest = [i for i in range(n) if not a <= i < a + k]
+    candidates = [j for j in range(len(rest) + 1) if abs(j - a) > k]
+    if not candidates:
+        return
+    j = data.draw(st.sampled_from(candidates))
+    order = rest[:j] + list(range(a, a + k)) + rest[j:]
+    stamps = np.array(order, dtype=np.int64) * 3_600_000_000_000
+    if newest_first:
+        stamps = stamps[::-1]
+    found = order_analysis(stamps)
+    assert found.newest_first == newest_first and found.order == "mixed"
+    positions = [j + m for m in range(k)]
+    if newest_first:
+        positions = [n - 1 - p for p in positions][::-1]
+    assert found.blocks == [(positions[0], positions[-1])]
+    assert np.flatnonzero(found.misplaced).tolist() == positions
+    # removing the misplaced rows leaves a sequence sorted in the reading direction
+    kept = stamps[~found.misplaced]
+    assert (np.diff(kept[::-1] if newest_first else kept) > 0).all()

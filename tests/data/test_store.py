@@ -126,7 +126,13 @@ def test_read_bounds_are_inclusive(store: Store) -> None:
     out = store.read("X", "1h", start="2024-01-02 00:00", end="2024-01-03 00:00")
     pd.testing.assert_frame_equal(out, df.loc["2024-01-02 00:00":"2024-01-03 00:00"])
     assert len(out) == 25
-    assert store.read("X", "1h", start="2030-01-01").empty
+    with pytest.raises(DataError, match="`start` of Store.read"):
+        store.read("X", "1h", start="2030-01-01")  # an empty range names the option and the range
+
+
+def test_read_from_a_missing_folder_says_so(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="does not exist"):
+        Store(tmp_path / "nope").read("X", "1h")
 
 
 def test_symbols_and_timestamps(store: Store) -> None:
@@ -219,8 +225,11 @@ def test_unknown_dataset_says_did_you_mean(store: Store) -> None:
         store.read("BTC/USTD", "1h")
     with pytest.raises(DataError, match=r"stored timeframe of 'BTC/USDT': 1h; got '4h'"):
         store.read("BTC/USDT", "4h")
-    with pytest.raises(DataError, match="the store is empty"):
+    with pytest.raises(DataError, match="does not exist"):
         Store(store.root / "elsewhere").read("BTC/USDT", "1h")
+    (store.root / "empty").mkdir()
+    with pytest.raises(DataError, match="the store is empty"):
+        Store(store.root / "empty").read("BTC/USDT", "1h")
 
 
 def test_sanitized_name_collision_is_refused(store: Store) -> None:
@@ -345,7 +354,7 @@ def test_import_csv_matches_pandas(store: Store, tmp_path: Path) -> None:
     raw["Date"] = raw["Date"].dt.tz_localize(None).astype(str)
     path = tmp_path / "bars.csv"
     raw.to_csv(path, index=False)
-    assert import_csv(path, "BTC/USDT", "1h", store=store) == 40
+    assert import_csv(path, "BTC/USDT", "1h", store=store).added == 40
     expected = qd.normalize(pd.read_csv(path))
     pd.testing.assert_frame_equal(store.read("BTC/USDT", "1h"), expected, check_exact=True)
     np.testing.assert_allclose(store.read("BTC/USDT", "1h").to_numpy(), df.to_numpy(),
