@@ -167,3 +167,20 @@ def test_readme_examples_still_work(tmp_path, capsys):
     stats = text.split("\n")
     assert any(line.startswith("total_return") for line in stats)
     assert pd.Series(list(tmp_path.glob("tearsheet-*.html"))).size == 1
+
+
+def test_regime_strategies_by_name_with_specs(tmp_path, capsys):
+    """RegimeFiltered / RegimeSwitch from the command line: object parameters as specs."""
+    assert main(["backtest", "--dataset", "aapl", "--start", "2008-01-01", "--strategy",
+                 "RegimeFiltered", "-p", "base", "SmaCross(fast=10, slow=30)", "-p", "regime",
+                 "GarchRegime(refit_every=63, min_train=250)", "-p", "mode", "scale",
+                 "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "sharpe" in out and list(tmp_path.glob("tearsheet-*RegimeFiltered*.html"))
+    assert main(["backtest", "--dataset", "aapl", "--start", "2008-01-01", "--strategy",
+                 "RegimeSwitch", "-p", "strategies", "{0: 'SmaCross(fast=10, slow=30)', "
+                 "1: 'RsiReversion'}", "-p", "regime", "GarchRegime(refit_every=63, min_train=250)",
+                 "--out", str(tmp_path)]) == 0
+    assert main(["backtest", "--dataset", "aapl", "--strategy", "RegimeFiltered", "-p", "base",
+                 "SmaCross(10, 30)", "-p", "regime", "GarchRegime()", "--out", str(tmp_path)]) == 2
+    assert "`base` of quantlab backtest() must be a spec" in capsys.readouterr().err
