@@ -35,9 +35,16 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
                           "quantlab.plotting", "quantlab.cli"),
     "quantlab.strategies": ("quantlab.backtest", "quantlab.report", "quantlab.live",
                             "quantlab.plotting", "quantlab.cli"),
-    # figures and pages read results through their attributes, below backtest and report
+    # regime models and risk measures sit on data, indicators and metrics; strategies, sizers
+    # and reports use them (risk may read a GARCH forecast of regime; never the other way)
+    "quantlab.regime": _LOWER + ("quantlab.risk", "quantlab.portfolio", "quantlab.optimize"),
+    "quantlab.risk": ("quantlab.strategy", "quantlab.backtest", "quantlab.report", "quantlab.live",
+                      "quantlab.cli", "quantlab.portfolio", "quantlab.optimize"),
+    # figures and pages read results through their attributes (plain pandas objects), below
+    # every layer that draws through them (regime statistics such as spells() they may use)
     "quantlab.plotting": ("quantlab.backtest", "quantlab.strategy", "quantlab.report",
-                          "quantlab.live", "quantlab.cli"),
+                          "quantlab.live", "quantlab.cli", "quantlab.risk", "quantlab.portfolio",
+                          "quantlab.optimize"),
     # the backtest draws through plotting, never through report; backtest and live are siblings
     "quantlab.backtest": ("quantlab.report", "quantlab.live", "quantlab.cli"),
     "quantlab.live": ("quantlab.backtest", "quantlab.report", "quantlab.cli"),
@@ -107,7 +114,7 @@ def test_every_layer_exists_where_the_rules_expect_it():
     names = {_module_name(p) for p in MODULES}
     for package in ("quantlab.data", "quantlab.indicators", "quantlab.metrics",
                     "quantlab.strategy", "quantlab.backtest", "quantlab.plotting",
-                    "quantlab.report"):
+                    "quantlab.report", "quantlab.regime", "quantlab.risk"):
         assert package in names, f"{package} moved: update FORBIDDEN in {__file__}"
 
 
