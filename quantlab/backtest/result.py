@@ -48,7 +48,9 @@ class BacktestResult:
         trades_nb`). Trades open at the end are valued at the last close with no exit fee,
         reason ``"end"``.
     benchmark : Series
-        Buy-and-hold equity of ``init_cash`` bought at the first close, equal weight.
+        Buy-and-hold equity of ``init_cash`` bought at the first close, equal weight (its
+        return is ``stats()["buy_hold_return"]``; a report's external benchmark is a
+        different thing, see :func:`quantlab.report.notebook_helpers.benchmark_equity`).
     data : DataFrame
         The OHLCV simulated.
     config : dict
@@ -157,8 +159,19 @@ class BacktestResult:
     def trade_stats(self) -> pd.Series:
         """Trade statistics (counts, win rate, profit factor, expectancy, streaks, fees...).
 
-        Closed trades only, except ``n_trades`` and ``n_open`` (the open trade at the end is
-        in ``trades`` with reason ``"end"``).
+        Closed trades only, except ``n_open_trades`` (the trade still open at the end is in
+        ``trades`` with reason ``"end"``). Each name has one meaning, the same in
+        :meth:`stats`:
+
+        * ``n_trades`` = ``n_closed_trades``: closed trades (open ones are ``n_open_trades``);
+        * ``profit_factor`` = Σ positive trade returns / |Σ negative trade returns| and
+          ``expectancy`` = mean trade return (a fraction), both from the trades' returns as
+          in backtesting.py;
+        * ``pnl_profit_factor`` = gross profit / gross loss and ``pnl_expectancy`` = mean
+          PnL per trade (money), both from the trades' PnL, as vectorbt's ``Profit Factor``
+          and ``Expectancy``;
+        * ``buy_hold_return``: return of :attr:`benchmark`, buy and hold of the traded
+          asset(s) - not a report's external benchmark.
         """
         t = self.trades
         closed = t[~t["is_open"]]
@@ -173,14 +186,19 @@ class BacktestResult:
         def _mean(a: np.ndarray) -> float:
             return float(a.mean()) if a.size else float("nan")
 
+        ret_wins = ret[ret > 0].sum()
+        ret_losses = -ret[ret < 0].sum()
         return pd.Series({
-            "n_trades": float(len(t)),
+            "n_trades": float(n_closed),
             "n_closed_trades": float(n_closed),
             "n_open_trades": float(t["is_open"].sum()),
             "n_orders": float(len(self.orders)),
             "win_rate": float(len(wins) / n_closed) if n_closed else float("nan"),
-            "profit_factor": float(wins.sum() / gross_loss) if gross_loss > 0 else float("nan"),
-            "expectancy": _mean(pnl),
+            "profit_factor": float(ret_wins / ret_losses) if ret_losses > 0 else float("nan"),
+            "expectancy": _mean(ret),
+            "pnl_profit_factor": float(wins.sum() / gross_loss) if gross_loss > 0
+            else float("nan"),
+            "pnl_expectancy": _mean(pnl),
             "avg_trade_return": _mean(ret),
             "avg_winning_trade_return": _mean(ret[pnl > 0]),
             "avg_losing_trade_return": _mean(ret[pnl < 0]),
@@ -195,7 +213,7 @@ class BacktestResult:
             "time_in_market": float((self.positions.abs().sum(axis=1) > 0).mean()),
             "start_value": float(self.config["init_cash"]),
             "end_value": float(self.equity.iloc[-1]),
-            "benchmark_return": float(self.benchmark.iloc[-1] / self.config["init_cash"] - 1),
+            "buy_hold_return": float(self.benchmark.iloc[-1] / self.config["init_cash"] - 1),
         })
 
     def stats(self, *, risk_free_rate: float = 0.0) -> pd.Series:
@@ -251,7 +269,7 @@ class BacktestResult:
         closed = self.trades[~self.trades["is_open"]]
         return {
             "total_return": float(self.equity.iloc[-1]) / init - 1,
-            "benchmark_return": float(self.benchmark.iloc[-1]) / init - 1,
+            "buy_hold_return": float(self.benchmark.iloc[-1]) / init - 1,
             "sharpe": float(M.sharpe(self.returns, periods_per_year=self.periods_per_year)),
             "max_drawdown": float(M.max_drawdown(self.returns)),
             "n_trades": float(len(closed)),  # closed trades, as stats()["n_trades"]
@@ -287,9 +305,14 @@ class BacktestResult:
         return backtest_figure(self, **kwargs)
 
     def tearsheet(self, path: str | Path, **kwargs: Any) -> Path:
-        """Write one self-contained interactive HTML tearsheet; return its path.
+        """Write one interactive HTML tearsheet; return its path.
 
-        Delegates to :func:`quantlab.plotting.tearsheet.write_tearsheet`.
+        ``path`` is a file, or an existing folder (or one ending in "/"), in which the file
+        is named after the strategy, its parameters and the options
+        (:func:`quantlab.plotting.tearsheet.tearsheet_filename`), so runs with other
+        parameters do not overwrite each other. ``kwargs`` (``title``, ``command``,
+        ``plotlyjs="directory"``...) go to
+        :func:`quantlab.plotting.tearsheet.write_tearsheet`.
         """
         from quantlab.plotting.tearsheet import write_tearsheet
 

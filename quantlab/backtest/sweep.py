@@ -333,17 +333,30 @@ class SweepResult:
         """Plotly heatmap of ``value`` (default: ``metric``) over two parameters.
 
         Other parameters are aggregated with ``agg`` ("max", "mean", "median", "min").
+        Signed metrics (Sharpe, returns...) use a diverging scale centred at 0, so a
+        positive value is never red (see :func:`quantlab.plotting.figures.heatmap_figure`).
+
+        Raises
+        ------
+        InvalidParameterError
+            ``x`` or ``y`` is not a swept parameter, ``x == y``, or ``value`` is unknown.
         """
         from quantlab.plotting.figures import heatmap_figure
 
         value = self.metric if value is None else value
         for name, v in (("x", x), ("y", y)):
             check_choice(name, v, self.param_names, caller="heatmap")
+        if x == y:
+            others = [p for p in self.param_names if p != x]
+            raise InvalidParameterError(message(
+                "y", "heatmap", f"a parameter other than x={x!r}", y,
+                f"Try heatmap({x!r}, {others[0]!r})." if others else
+                "Only one parameter was swept: read res.table sorted by it."))
         check_choice("value", value, STATS, caller="heatmap")
         name = self.strategy_cls.__name__
         title = (f"{name}: {value} ({agg} over other parameters)" if len(self.param_names) > 2
                  else f"{name}: {value}")
-        return heatmap_figure(self.table, x, y, value, agg=agg, title=title, colorscale="RdYlGn")
+        return heatmap_figure(self.table, x, y, value, agg=agg, title=title)
 
     def _repr_html_(self) -> str:
         top = self.table.sort_values(self.metric, ascending=self.metric in LOWER_IS_BETTER,

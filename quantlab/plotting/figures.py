@@ -7,8 +7,14 @@ figures (:func:`equity_figure`, :func:`drawdown_figure`, :func:`monthly_returns_
 :func:`rolling_sharpe_figure`) also accept a plain :class:`pandas.Series`, so a notebook
 can draw them from pandas alone.
 
-Figures carry their numbers unrounded (rounding happens in hover text only), so a test
-can compare a figure's data with an independent pandas computation.
+Figures carry their numbers unrounded (rounding happens in hover text and tick labels
+only), so a test can compare a figure's data with an independent pandas computation.
+
+Units: every axis title names its unit. Prices and equity are in the quote currency
+(``currency``; see :func:`currency_of`) with thousands separators and no SI suffixes;
+returns, drawdowns, excursions and exposures are held as fractions and shown in percent
+through the axis ``tickformat`` (``".0%"``); a logarithmic equity axis gets explicit
+1-2-5 ticks (:func:`log_ticks`) so that more than one tick is labelled.
 
 This module imports neither :mod:`quantlab.backtest` nor :mod:`quantlab.report` (it only
 reads the attributes above), so ``BacktestResult.plot()`` and ``SweepResult.heatmap()``
@@ -39,7 +45,23 @@ __all__ = [
     "mae_mfe_figure",
     "exposure_figure",
     "heatmap_figure",
+    "currency_of",
+    "log_ticks",
+    "SIGNED_METRICS",
 ]
+
+#: Sweep/statistics columns whose sign means something (gain vs loss): their heatmaps use a
+#: diverging colour scale centred at 0, so a positive value is never drawn red.
+SIGNED_METRICS = frozenset({
+    "total_return", "cagr", "annual_return", "sharpe", "sortino", "calmar", "max_drawdown",
+    "alpha_annual", "information_ratio", "expectancy", "pnl_expectancy", "skew",
+    "buy_hold_return", "avg_trade_return", "best_trade", "worst_trade", "deflated_sharpe",
+})
+#: tickformat of money axes: thousands separators, up to 6 significant digits, never "100k"
+#: or an exponent (d3's "r" is decimal notation rounded to significant digits).
+MONEY_TICKS = ",.6~r"
+#: tickformat of axes holding fractions shown in percent.
+PERCENT_TICKS = ".0%"
 
 _GREEN = "#2ca02c"
 _RED = "#d62728"
@@ -106,6 +128,66 @@ def _closes(data: Any) -> pd.DataFrame:
                             type(data).__name__))
 
 
+def currency_of(result: Any, currency: str | None = None) -> str:
+    """Return the currency label of a result's prices and equity.
+
+    ``currency`` when given; else ``result.data.attrs["currency"]`` or
+    ``result.config["currency"]``; else the quote of a ``BASE/QUOTE`` symbol
+    (``"BTC/USDT"`` -> ``"USDT"``); else ``"USD"``.
+
+    Examples
+    --------
+    >>> currency_of(None, "EUR")
+    'EUR'
+    """
+    if currency is not None:
+        return str(currency)
+    data = getattr(result, "data", None)
+    attrs = getattr(data, "attrs", None) or {}
+    config = getattr(result, "config", None) or {}
+    for source in (attrs, config):
+        if isinstance(source, dict) and source.get("currency"):
+            return str(source["currency"])
+    exposure = getattr(result, "exposure", None)
+    symbols = [str(c) for c in getattr(exposure, "columns", [])]
+    quotes = {s.split("/")[-1].split(":")[0] for s in symbols if "/" in s}
+    if len(quotes) == 1:
+        return quotes.pop()
+    return "USD"
+
+
+def _fmt_tick(value: float) -> str:
+    if value >= 1:
+        return f"{value:,.0f}"
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
+    """Return tick values and labels for a log axis from ``low`` to ``high`` (both > 0).
+
+    Ticks at 1, 2 and 5 times each power of ten inside the range (1 to 9 times when that
+    gives fewer than 4), labelled with thousands separators (``"200,000"``, never ``"200k"``).
+
+    Examples
+    --------
+    >>> log_ticks(90_000, 1_300_000)[1]
+    ['100,000', '200,000', '500,000', '1,000,000']
+    """
+    if not (np.isfinite(low) and np.isfinite(high)) or low <= 0 or high < low:
+        return [], []
+    values: list[float] = []
+    for steps in ((1, 2, 5), tuple(range(1, 10))):
+        grid = [float(f"{m}e{k}") for k in range(int(np.floor(np.log10(low))),
+                                                  int(np.floor(np.log10(high))) + 1)
+                for m in steps]
+        values = [v for v in grid if low <= v <= high]
+        if len(values) >= 4:
+            break
+    if len(values) < 2:
+        values = sorted({float(low), float(high), *values})
+    return values, [_fmt_tick(v) for v in values]
+
+
 def _symbol_of(trades: pd.DataFrame, closes: pd.DataFrame) -> pd.Series:
     if "symbol" in trades.columns and closes.shape[1] > 1:
         return trades["symbol"]
@@ -114,7 +196,8 @@ def _symbol_of(trades: pd.DataFrame, closes: pd.DataFrame) -> pd.Series:
 
 # ---------------------------------------------------------------------------- backtest overview
 
-def backtest_figure(result: Any, *, title: str | None = None, height: int = 900) -> go.Figure:
+def backtest_figure(result: Any, *, title: str | None = None, height: int = 900,
+                    currency: str | None = None) -> go.Figure:
     """Draw a backtest overview: price and trades, equity, drawdown and exposure.
 
     Four rows share the time axis: (1) close price with entry and exit markers (triangles
@@ -130,10 +213,14 @@ def backtest_figure(result: Any, *, title: str | None = None, height: int = 900)
         Figure title; defaults to "Backtest".
     height : int, default 900
         Figure height in pixels.
+    currency : str, optional
+        Currency of the price and equity axes (default :func:`currency_of`).
 
     Returns
     -------
     plotly.graph_objects.Figure
+        Drawdown and exposure are held as fractions (``y`` of the drawdown trace equals
+        ``equity / equity.cummax() - 1``) and shown in percent.
 
     Raises
     ------
@@ -188,16 +275,19 @@ def backtest_figure(result: Any, *, title: str | None = None, height: int = 900)
                                  name="buy and hold", line=dict(color=_GREY, dash="dot")),
                       row=2, col=1)
     drawdown = _drawdown(equity)
-    fig.add_trace(go.Scatter(x=drawdown.index, y=100.0 * drawdown, name="drawdown %",
-                             fill="tozeroy", line=dict(color=_RED, width=1)), row=3, col=1)
+    fig.add_trace(go.Scatter(x=drawdown.index, y=drawdown, name="drawdown",
+                             fill="tozeroy", line=dict(color=_RED, width=1),
+                             hovertemplate="%{y:.2%}"), row=3, col=1)
     for symbol in exposure.columns:
         fig.add_trace(go.Scatter(x=exposure.index, y=exposure[symbol].astype(np.float64),
-                                 name=f"exposure {symbol}", line=dict(width=1, shape="hv")),
+                                 name=f"exposure {symbol}", line=dict(width=1, shape="hv"),
+                                 hovertemplate="%{y:.1%}"),
                       row=4, col=1)
-    fig.update_yaxes(title_text="price", row=1, col=1)
-    fig.update_yaxes(title_text="equity", row=2, col=1)
-    fig.update_yaxes(title_text="%", row=3, col=1)
-    fig.update_yaxes(title_text="exposure", row=4, col=1)
+    cur = currency_of(result, currency)
+    fig.update_yaxes(title_text=f"price ({cur})", tickformat=MONEY_TICKS, row=1, col=1)
+    fig.update_yaxes(title_text=f"equity ({cur})", tickformat=MONEY_TICKS, row=2, col=1)
+    fig.update_yaxes(title_text="drawdown (%)", tickformat=PERCENT_TICKS, row=3, col=1)
+    fig.update_yaxes(title_text="exposure (% of equity)", tickformat=PERCENT_TICKS, row=4, col=1)
     fig.update_layout(title=title or "Backtest", height=height, **_LAYOUT)
     return fig
 
@@ -205,7 +295,7 @@ def backtest_figure(result: Any, *, title: str | None = None, height: int = 900)
 # ---------------------------------------------------------------------------- single figures
 
 def equity_figure(result: Any, *, benchmark: pd.Series | None = None, log: bool = False,
-                  title: str | None = None) -> go.Figure:
+                  title: str | None = None, currency: str | None = None) -> go.Figure:
     """Draw the equity curve, with the buy-and-hold benchmark when there is one.
 
     Parameters
@@ -215,14 +305,17 @@ def equity_figure(result: Any, *, benchmark: pd.Series | None = None, log: bool 
     benchmark : Series, optional
         Overrides ``result.benchmark``.
     log : bool, default False
-        Logarithmic y axis.
+        Logarithmic y axis, with 1-2-5 ticks labelled in full (:func:`log_ticks`).
     title : str, optional
         Figure title.
+    currency : str, optional
+        Currency of the equity axis (default :func:`currency_of`).
 
     Returns
     -------
     plotly.graph_objects.Figure
-        Trace 0 is the equity (``y`` equals ``result.equity``), trace 1 the benchmark.
+        Trace 0 is the equity (``y`` equals ``result.equity``), trace 1 the benchmark;
+        the y axis title reads ``equity (<currency>)``.
 
     Examples
     --------
@@ -242,8 +335,19 @@ def equity_figure(result: Any, *, benchmark: pd.Series | None = None, log: bool 
     if isinstance(benchmark, pd.Series):
         fig.add_trace(go.Scatter(x=benchmark.index, y=benchmark.astype(np.float64),
                                  name=label, line=dict(color=_GREY, dash="dot")))
-    fig.update_layout(title=title or "Equity", yaxis_title="equity",
-                      yaxis_type="log" if log else "linear", **_LAYOUT)
+    cur = currency_of(None if isinstance(result, pd.Series) else result, currency)
+    fig.update_layout(title=title or "Equity", yaxis_title=f"equity ({cur})",
+                      yaxis_type="log" if log else "linear", yaxis_tickformat=MONEY_TICKS,
+                      **_LAYOUT)
+    if log:
+        values = [equity.to_numpy()]
+        if isinstance(benchmark, pd.Series):
+            values.append(benchmark.to_numpy(dtype=np.float64))
+        finite = np.concatenate(values)
+        finite = finite[np.isfinite(finite) & (finite > 0)]
+        if finite.size:
+            tickvals, ticktext = log_ticks(float(finite.min()), float(finite.max()))
+            fig.update_yaxes(tickmode="array", tickvals=tickvals, ticktext=ticktext)
     return fig
 
 
@@ -260,14 +364,14 @@ def drawdown_figure(result: Any, *, title: str | None = None) -> go.Figure:
     Returns
     -------
     plotly.graph_objects.Figure
-        Trace 0 ``y`` equals ``100 * (equity / equity.cummax() - 1)``.
+        Trace 0 ``y`` equals ``equity / equity.cummax() - 1`` (a fraction, shown in percent).
     """
     equity = _series(result, "equity", "drawdown_figure")
-    drawdown = 100.0 * _drawdown(equity)
-    fig = go.Figure(go.Scatter(x=drawdown.index, y=drawdown, name="drawdown %", fill="tozeroy",
-                               line=dict(color=_RED, width=1)))
-    fig.update_layout(title=title or f"Drawdown (max {drawdown.min():.2f}%)",
-                      yaxis_title="%", **_LAYOUT)
+    drawdown = _drawdown(equity)
+    fig = go.Figure(go.Scatter(x=drawdown.index, y=drawdown, name="drawdown", fill="tozeroy",
+                               line=dict(color=_RED, width=1), hovertemplate="%{y:.2%}"))
+    fig.update_layout(title=title or f"Drawdown (max {100.0 * drawdown.min():.2f}%)",
+                      yaxis_title="drawdown (%)", yaxis_tickformat=PERCENT_TICKS, **_LAYOUT)
     return fig
 
 
@@ -397,7 +501,9 @@ def rolling_sharpe_figure(result: Any, *, window: int = 126, periods_per_year: f
                                line=dict(color=_BLUE)))
     fig.add_hline(y=0.0, line=dict(color=_GREY, width=1))
     fig.update_layout(title=title or f"Rolling Sharpe ratio ({window} bars, annualized "
-                      f"with {periods_per_year:g} periods/year)", **_LAYOUT)
+                      f"with {periods_per_year:g} periods/year)",
+                      yaxis_title="Sharpe ratio (annualized)", yaxis_tickformat=",.2f",
+                      **_LAYOUT)
     return fig
 
 
@@ -416,7 +522,8 @@ def trade_distribution_figure(result: Any, *, bins: int = 40, title: str | None 
     Returns
     -------
     plotly.graph_objects.Figure
-        Trace 0 holds the winning trades' returns in percent, trace 1 the others.
+        Trace 0 holds the winning trades' returns, trace 1 the others (fractions, the
+        x axis shows percent).
     """
     caller = "trade_distribution_figure"
     bins = check_int("bins", bins, caller=caller, minimum=1)
@@ -424,16 +531,17 @@ def trade_distribution_figure(result: Any, *, bins: int = 40, title: str | None 
     if "return" not in trades.columns:
         raise DataError(message("trades", caller, "a frame with a 'return' column",
                                 list(trades.columns)))
-    pct = 100.0 * trades["return"].astype(np.float64)
+    pct = trades["return"].astype(np.float64)
     fig = go.Figure()
     # one bin grid for both (bingroup), so winners and losers are comparable
     fig.add_trace(go.Histogram(x=pct[pct > 0], name="winners", marker_color=_GREEN,
                                nbinsx=bins, bingroup="trades", opacity=0.75))
     fig.add_trace(go.Histogram(x=pct[~(pct > 0)], name="losers", marker_color=_RED,
                                nbinsx=bins, bingroup="trades", opacity=0.75))
-    mean = float(pct.mean()) if len(pct) else float("nan")
+    mean = 100.0 * float(pct.mean()) if len(pct) else float("nan")
     fig.update_layout(title=title or f"Trade returns ({len(pct)} trades, mean {mean:.2f}%)",
-                      barmode="overlay", xaxis_title="return %", yaxis_title="trades",
+                      barmode="overlay", xaxis_title="trade return (%)",
+                      xaxis_tickformat=PERCENT_TICKS, yaxis_title="trades (count)",
                       template="plotly_white")
     return fig
 
@@ -452,7 +560,8 @@ def mae_mfe_figure(result: Any, *, title: str | None = None) -> go.Figure:
     -------
     plotly.graph_objects.Figure
         Left panel: MAE (x) vs return (y); right panel: MFE (x) vs return (y); winners
-        green, losers red. Both axes in percent (excursions of the entry price, trade return).
+        green, losers red. Held as fractions (excursions of the entry price, trade return),
+        both axes shown in percent.
     """
     caller = "mae_mfe_figure"
     trades = _trades(result, caller)
@@ -460,16 +569,19 @@ def mae_mfe_figure(result: Any, *, title: str | None = None) -> go.Figure:
     if missing:
         raise DataError(message("trades", caller, "a frame with 'mae', 'mfe' and 'return'",
                                 f"missing {missing}"))
-    ret = 100.0 * trades["return"].astype(np.float64)
+    ret = trades["return"].astype(np.float64)
     colors = np.where(ret > 0, _GREEN, _RED).tolist()
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True,
                         subplot_titles=("Maximum adverse excursion", "Maximum favourable excursion"))
     for col, field in ((1, "mae"), (2, "mfe")):
-        fig.add_trace(go.Scatter(x=100.0 * trades[field].astype(np.float64), y=ret, mode="markers",
+        fig.add_trace(go.Scatter(x=trades[field].astype(np.float64), y=ret, mode="markers",
                                  name=field.upper(), marker=dict(color=colors, size=7, opacity=0.8),
+                                 hovertemplate=f"{field.upper()} %{{x:.2%}}<br>return %{{y:.2%}}"
+                                               "<extra></extra>",
                                  showlegend=False), row=1, col=col)
-        fig.update_xaxes(title_text=f"{field.upper()} % of entry price", row=1, col=col)
-    fig.update_yaxes(title_text="trade return %", row=1, col=1)
+        fig.update_xaxes(title_text=f"{field.upper()} (% of entry price)",
+                         tickformat=PERCENT_TICKS, row=1, col=col)
+    fig.update_yaxes(title_text="trade return (%)", tickformat=PERCENT_TICKS, row=1, col=1)
     fig.update_layout(title=title or "MAE / MFE", template="plotly_white")
     return fig
 
@@ -487,19 +599,23 @@ def exposure_figure(result: Any, *, title: str | None = None) -> go.Figure:
     Returns
     -------
     plotly.graph_objects.Figure
-        One step-line trace per symbol whose ``y`` equals ``result.exposure[symbol]``.
+        One step-line trace per symbol whose ``y`` equals ``result.exposure[symbol]`` (a
+        fraction of equity, shown in percent).
     """
     exposure = _frame(result, "exposure", "exposure_figure")
     fig = go.Figure()
     for symbol in exposure.columns:
         fig.add_trace(go.Scatter(x=exposure.index, y=exposure[symbol].astype(np.float64),
-                                 name=str(symbol), line=dict(shape="hv", width=1)))
-    fig.update_layout(title=title or "Exposure", yaxis_title="position value / equity", **_LAYOUT)
+                                 name=str(symbol), line=dict(shape="hv", width=1),
+                                 hovertemplate="%{y:.1%}"))
+    fig.update_layout(title=title or "Exposure", yaxis_title="exposure (% of equity)",
+                      yaxis_tickformat=PERCENT_TICKS, **_LAYOUT)
     return fig
 
 
 def heatmap_figure(frame: pd.DataFrame, x: str, y: str, value: str, *, agg: str = "mean",
-                   title: str | None = None, colorscale: str = "Viridis") -> go.Figure:
+                   title: str | None = None, colorscale: str | None = None,
+                   signed: bool | None = None) -> go.Figure:
     """Draw a parameter sweep as a heatmap of ``value`` over two parameters.
 
     Parameters
@@ -514,8 +630,14 @@ def heatmap_figure(frame: pd.DataFrame, x: str, y: str, value: str, *, agg: str 
         How rows sharing ``(x, y)`` (other parameters varying) are combined.
     title : str, optional
         Figure title.
-    colorscale : str, default "Viridis"
-        Plotly colour scale.
+    colorscale : str, optional
+        Plotly colour scale; default ``"RdYlGn"`` (diverging) when ``signed``, else
+        ``"Viridis"``.
+    signed : bool, optional
+        Whether the sign of ``value`` means gain vs loss. Default: ``value`` is one of
+        :data:`SIGNED_METRICS`, or the values take both signs. A signed heatmap is centred
+        at 0 (``zmid=0``, ``zmin=-zmax``): positive cells are green, negative red, and the
+        colour's depth is comparable on both sides.
 
     Returns
     -------
@@ -526,7 +648,8 @@ def heatmap_figure(frame: pd.DataFrame, x: str, y: str, value: str, *, agg: str 
     Raises
     ------
     InvalidParameterError
-        A column is missing (with a did-you-mean) or ``agg`` is unknown.
+        A column is missing (with a did-you-mean), ``x`` equals ``y``, or ``agg`` is
+        unknown.
     """
     caller = "heatmap_figure"
     if not isinstance(frame, pd.DataFrame):
@@ -535,12 +658,25 @@ def heatmap_figure(frame: pd.DataFrame, x: str, y: str, value: str, *, agg: str 
     columns = [str(c) for c in frame.columns]
     for name, col in (("x", x), ("y", y), ("value", value)):
         check_choice(name, col, columns, caller=caller)
+    if x == y:
+        raise InvalidParameterError(message(
+            "y", caller, f"a parameter other than x={x!r}", y,
+            "A heatmap needs two different parameters; to see one, sort the table by it."))
     agg = check_choice("agg", agg, ["mean", "median", "max", "min"], caller=caller)
     table = frame.pivot_table(index=y, columns=x, values=value, aggfunc=agg)
+    z = table.to_numpy(dtype=np.float64)
+    finite = z[np.isfinite(z)]
+    if signed is None:
+        signed = value in SIGNED_METRICS or bool(finite.size and finite.min() < 0 < finite.max())
+    scale: dict[str, Any] = {"colorscale": colorscale or ("RdYlGn" if signed else "Viridis")}
+    if signed:
+        bound = float(np.abs(finite).max()) if finite.size else 1.0
+        bound = bound if bound > 0 else 1.0
+        scale.update(zmid=0.0, zmin=-bound, zmax=bound)
     fig = go.Figure(go.Heatmap(
-        z=table.to_numpy(dtype=np.float64), x=[str(c) for c in table.columns],
-        y=[str(i) for i in table.index], colorscale=colorscale, colorbar=dict(title=value),
-        hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{value}=%{{z:.4g}}<extra></extra>"))
+        z=z, x=[str(c) for c in table.columns],
+        y=[str(i) for i in table.index], colorbar=dict(title=value), **scale,
+        hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{value}=%{{z:,.4~r}}<extra></extra>"))
     fig.update_layout(title=title or f"{value} by {x} and {y} ({agg})", template="plotly_white",
                       xaxis=dict(title=x, type="category"), yaxis=dict(title=y, type="category"))
     return fig

@@ -8,11 +8,14 @@ re-exported here, where notebooks and reports have always found them.
 from __future__ import annotations
 
 from quantlab.plotting.figures import (
+    SIGNED_METRICS,
     backtest_figure,
+    currency_of,
     drawdown_figure,
     equity_figure,
     exposure_figure,
     heatmap_figure,
+    log_ticks,
     mae_mfe_figure,
     monthly_returns_heatmap,
     monthly_returns_table,
@@ -33,4 +36,7 @@ __all__ = [
     "mae_mfe_figure",
     "exposure_figure",
     "heatmap_figure",
+    "currency_of",
+    "log_ticks",
+    "SIGNED_METRICS",
 ]

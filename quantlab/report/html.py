@@ -30,12 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from quantlab.plotting.page import (  # re-exported: the page writer lives below report/
+    PLOTLYJS_FILE,
     _fig_json,
     _inject_plotlyjs,
     atomic_write_text,
     figure_div,
     html_page,
     plotlyjs_script,
+    write_plotlyjs,
 )
 from quantlab.report.manifest import code_outputs
 
@@ -52,6 +54,8 @@ __all__ = [
     "figures_from_notebook",
     "atomic_write_text",
     "export_static",
+    "write_plotlyjs",
+    "PLOTLYJS_FILE",
 ]
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -134,6 +138,8 @@ def export_html(
     *,
     exclude_input: bool = True,
     title: str | None = None,
+    plotlyjs: str = "inline",
+    plotlyjs_dir: str | os.PathLike[str] | None = None,
 ) -> str:
     """Convert an executed notebook into one self-contained HTML page.
 
@@ -149,16 +155,26 @@ def export_html(
         ``remove_input`` / ``remove_output`` lose that part.
     title : str, optional
         Page title; defaults to the notebook's file name.
+    plotlyjs : {"inline", "directory"}, default "inline"
+        "inline": plotly.js inlined once in ``<head>`` (self-contained; about 4.7 MB of
+        the page). "directory": one shared ``plotly.min.js`` written (once) into
+        ``plotlyjs_dir`` and loaded by a relative ``<script src>``; needs ``path``.
+    plotlyjs_dir : path, optional
+        Folder of the shared copy (default: the page's folder), e.g. the reports root for
+        pages in ``reports/<notebook>/<run>/``.
 
     Returns
     -------
     str
-        The page. plotly.js appears once (in ``<head>``) when there is a figure; the CDN
-        scripts nbconvert's lab template links (require.js, MathJax) are dropped so the
-        page works offline (LaTeX in Markdown is then shown as source).
+        The page. plotly.js appears once (in ``<head>``, or as one ``<script src>``) when
+        there is a figure; the CDN scripts nbconvert's lab template links (require.js,
+        MathJax) are dropped so the page works offline (LaTeX in Markdown is then shown as
+        source).
 
     Raises
     ------
+    InvalidParameterError
+        Unknown ``plotlyjs``, or "directory" without ``path``.
     ReportError
         nbconvert failed.
     """
@@ -167,8 +183,15 @@ def export_html(
     from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config
 
-    from quantlab.errors import ReportError
+    from quantlab._validate import check_choice, message
+    from quantlab.errors import InvalidParameterError, ReportError
+    from quantlab.plotting.page import PLOTLYJS_MODES, plotlyjs_for
 
+    plotlyjs = check_choice("plotlyjs", plotlyjs, PLOTLYJS_MODES, caller="export_html")
+    if plotlyjs == "directory" and path is None:
+        raise InvalidParameterError(message("path", "export_html", 'given with plotlyjs='
+                                            '"directory" (the script\'s URL is relative to it)',
+                                            None))
     if not isinstance(notebook, nbformat.NotebookNode):
         notebook = nbformat.read(str(notebook), as_version=4)
     config = Config()
@@ -187,7 +210,10 @@ def export_html(
     except Exception as exc:  # nbconvert raises many types
         raise ReportError(f"Exporting the notebook to HTML failed: {exc!r}.") from exc
     body = _EXTERNAL_SCRIPT.sub("", body)
-    body = _inject_plotlyjs(body)
+    src = None
+    if path is not None and plotlyjs == "directory":
+        src = plotlyjs_for(path, plotlyjs, caller="export_html", plotlyjs_dir=plotlyjs_dir)
+    body = _inject_plotlyjs(body, src)
     if path is not None:
         atomic_write_text(path, body)
     return body

@@ -34,9 +34,11 @@ def list_runs(root: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return runs
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, name: str = "") -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        from quantlab.plotting.tearsheet import format_value, stat_kind
+
+        return format_value(value, stat_kind(name))  # never "8.297e+05"
     text = json.dumps(value) if isinstance(value, list | dict) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -57,7 +59,7 @@ def write_index(root: str | os.PathLike[str]) -> Path:
         status = str(m.get("status"))
         css = "ok" if status == "ok" else "failed"
         records = m.get("records") or {}
-        figures = "<br>".join(f"{html.escape(str(k))}: {html.escape(_fmt(v))}"
+        figures = "<br>".join(f"{html.escape(str(k))}: {html.escape(_fmt(v, str(k)))}"
                               for k, v in list(records.items())[:_MAX_FIGURES])
         params = m.get("parameters_given") or {}
         param_text = ", ".join(f"{k}={_fmt(v)}" for k, v in params.items()) or "defaults"

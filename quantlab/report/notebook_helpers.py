@@ -11,9 +11,11 @@ test should check, or that two notebooks use, lives here.
 * :func:`backtest_setup`, :func:`sweep_setup` - the validation cells of
   ``backtest_report.ipynb`` and ``sweep_report.ipynb``: every parameter checked at once,
   returned as a frozen config object that also runs the work.
-* :func:`load_bars` - a bundled dataset or a :class:`~quantlab.data.Store` symbol.
-* :func:`benchmark_equity`, :func:`compare_stats`, :func:`key_figures` - the statistics
-  a backtest report shows and records.
+* :func:`load_bars` - a bundled dataset, a :class:`~quantlab.data.Store` symbol or a CSV
+  file, through :func:`quantlab.data.open_data`.
+* :func:`report_command` - the command that reproduces a report run (shown in its header).
+* :func:`benchmark_equity`, :func:`compare_stats`, :func:`stats_table`, :func:`key_figures`
+  - the statistics a backtest report shows (once, formatted) and records.
 * :func:`shrink_grid`, :func:`swept_pairs`, :func:`neighbours`, :func:`neighbour_stability`,
   :func:`top_combinations`, :func:`curves_figure` - reading a parameter sweep.
 """
@@ -21,7 +23,10 @@ test should check, or that two notebooks use, lives here.
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import shlex
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +37,7 @@ import pandas as pd
 from quantlab._validate import check_choice, check_float, check_int, did_you_mean, message
 from quantlab.backtest.sizer_names import sizer_from_name
 from quantlab.backtest.sweep import LOWER_IS_BETTER  # one definition: SweepResult.best agrees
-from quantlab.errors import DataError, InvalidParameterError
+from quantlab.errors import DataError, DataQualityWarning, InvalidParameterError
 from quantlab.strategy.registry import strategy_class
 
 __all__ = [
@@ -44,12 +49,15 @@ __all__ = [
     "make_strategy",
     "make_sizer",
     "load_bars",
+    "report_command",
     "BacktestSetup",
     "backtest_setup",
     "SweepSetup",
     "sweep_setup",
     "benchmark_equity",
     "compare_stats",
+    "stats_table",
+    "BENCHMARK_RELATIVE",
     "key_figures",
     "record_figures",
     "shrink_grid",
@@ -70,7 +78,11 @@ SMOKE_GRID_VALUES = 3
 #: Statistics :func:`key_figures` takes from ``BacktestResult.stats()``.
 KEY_FIGURES: tuple[str, ...] = ("total_return", "cagr", "annual_volatility", "sharpe", "sortino",
                                 "max_drawdown", "calmar", "exposure", "n_trades", "win_rate",
-                                "profit_factor", "total_fees", "end_value", "benchmark_return")
+                                "profit_factor", "total_fees", "end_value", "buy_hold_return")
+#: Rows of ``stats()`` measured against a benchmark; :func:`compare_stats` recomputes them
+#: against the benchmark shown beside them.
+BENCHMARK_RELATIVE: tuple[str, ...] = ("beta", "alpha_annual", "correlation",
+                                       "tracking_error_annual", "information_ratio")
 
 
 # ---------------------------------------------------------------------------- parameters
@@ -178,22 +190,28 @@ def make_sizer(name: str, params: Mapping[str, Any] | None = None, *,
 
 
 def load_bars(dataset: str | None = None, *, store: str | os.PathLike[str] | None = None,
-              symbol: str | None = None, timeframe: str = "1d", start: str | None = None,
+              symbol: str | None = None, timeframe: str | None = None,
+              csv: str | os.PathLike[str] | None = None,
+              csv_options: Mapping[str, Any] | None = None, start: str | None = None,
               end: str | None = None, last_bars: int | None = None,
               caller: str = "load_bars") -> pd.DataFrame:
-    """Load OHLCV bars from a bundled dataset or from a :class:`~quantlab.data.Store`.
+    """Load OHLCV bars from a bundled dataset, a :class:`~quantlab.data.Store` or a CSV file.
 
     Parameters
     ----------
     dataset : str, optional
-        Bundled dataset name (:func:`quantlab.data.load`); used when ``symbol`` is None.
+        Bundled dataset name (:func:`quantlab.data.load`); used when neither ``symbol``
+        nor ``csv`` is given.
     store : path, optional
         Store folder; required with ``symbol``.
     symbol : str, optional
-        Stored symbol, read with ``Store(store).read(symbol, timeframe)``; takes precedence
-        over ``dataset``.
-    timeframe : str, default "1d"
-        Stored timeframe (store only).
+        Stored symbol (``Store(store).read(symbol, timeframe)``); wins over ``dataset``.
+    timeframe : str, optional
+        Stored timeframe (store only; default ``"1d"``).
+    csv : path, optional
+        A CSV file of bars; wins over ``dataset``.
+    csv_options : dict, optional
+        Options of :func:`quantlab.data.import_csv` (``skiprows``, ``date_format``...).
     start, end : str, optional
         Inclusive bounds (UTC dates).
     last_bars : int, optional
@@ -204,12 +222,13 @@ def load_bars(dataset: str | None = None, *, store: str | os.PathLike[str] | Non
     Returns
     -------
     DataFrame
-        Normalized OHLCV.
+        Normalized OHLCV, as :func:`quantlab.data.open_data` returns it.
 
     Raises
     ------
     InvalidParameterError
-        Neither a dataset nor a store symbol, a symbol without a store, bad ``last_bars``.
+        No source, a symbol without a store (or a store without a symbol), a store and a
+        CSV at once, bad ``last_bars``.
     DataError
         Unknown dataset or symbol (did-you-mean), or no bar in ``[start, end]``.
 
@@ -218,22 +237,29 @@ def load_bars(dataset: str | None = None, *, store: str | os.PathLike[str] | Non
     >>> len(load_bars("aapl", start="2010-01-01", end="2010-12-31", last_bars=10))
     10
     """
-    if symbol is not None:
-        if store is None:
-            raise InvalidParameterError(message("store", caller, "a Store folder when a store "
-                                                "symbol is given", None))
-        from quantlab.data import Store
-
-        frame = Store(store).read(symbol, timeframe, start=start, end=end)
-        label = f"{symbol} ({timeframe}, {store})"
-    elif dataset is not None:
-        from quantlab.data import load
-
-        frame = load(dataset, start=start, end=end)
-        label = str(dataset)
-    else:
+    if symbol is not None and store is None:
+        raise InvalidParameterError(message("store", caller, "a Store folder when a store "
+                                            "symbol is given", None))
+    if store is not None and symbol is None:
+        raise InvalidParameterError(message("symbol", caller, "a symbol of the store when a "
+                                            "store is given", None))
+    if csv is not None and store is not None:
+        raise InvalidParameterError(message("csv", caller, "None when a store is given (one "
+                                            "source at a time)", str(csv)))
+    if symbol is None and csv is None and dataset is None:
         raise InvalidParameterError(message("dataset", caller, "a bundled dataset name (or a "
-                                            "store and store_symbol)", None))
+                                            "store and a symbol, or a csv file)", None))
+    if symbol is not None:
+        source: dict[str, Any] = {"store": store, "symbol": symbol,
+                                  "timeframe": timeframe or "1d"}
+        label = f"{symbol} ({timeframe or '1d'}, {store})"
+    elif csv is not None:
+        source = {"csv": csv, "csv_options": dict(csv_options or {}) or None}
+        label = os.path.basename(os.fspath(csv))
+    else:
+        source = {"dataset": dataset}
+        label = str(dataset)
+    frame = _open_data(**source, start=start, end=end, caller=caller)
     if last_bars is not None:
         last_bars = check_int("last_bars", last_bars, caller=caller, minimum=2)
         frame = frame.iloc[-last_bars:]
@@ -243,9 +269,65 @@ def load_bars(dataset: str | None = None, *, store: str | os.PathLike[str] | Non
     return frame
 
 
+def _open_data(**kwargs: Any) -> pd.DataFrame:
+    from quantlab.data import open_data
+
+    return open_data(**kwargs)
+
+
+def _yaml(value: Any) -> str:
+    """A parameter value as the runner's ``-p`` parses it (YAML; JSON is YAML)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def report_command(notebook: str, parameters: Mapping[str, Any]) -> str:
+    """Return the ``quantlab report`` command that runs ``notebook`` with ``parameters``.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's path as the user would type it.
+    parameters : dict
+        Every parameter of the run (the values in effect, defaults included), so the
+        command reproduces the run whatever the notebook's defaults become.
+
+    Returns
+    -------
+    str
+        ``quantlab report NOTEBOOK -p name value ...``, each value in the runner's YAML
+        syntax and shell-quoted.
+
+    Examples
+    --------
+    >>> report_command("notebooks/backtest_report.ipynb",
+    ...                {"dataset": "msft", "strategy_params": {"fast": 10}, "benchmark": None})
+    'quantlab report notebooks/backtest_report.ipynb -p dataset msft -p strategy_params \'{"fast": 10}\' -p benchmark null'
+    """
+    words = ["quantlab", "report", str(notebook)]
+    for name, value in parameters.items():
+        words += ["-p", str(name), _yaml(value)]
+    return shlex.join(words)
+
+
+def _command_html(command: str, summary: str) -> str:
+    import html
+
+    return (f'<div class="quantlab-run"><div><b>This run:</b></div><pre class="command" '
+            f'style="white-space:pre-wrap;word-break:break-all">$ {html.escape(command)}</pre>'
+            f"<div>{html.escape(summary)}</div></div>")
+
+
 # ---------------------------------------------------------------------------- config objects
 
 _BACKTEST_CALLER = "backtest_report"
+_BACKTEST_NOTEBOOK = "notebooks/backtest_report.ipynb"
+_SWEEP_NOTEBOOK = "notebooks/sweep_report.ipynb"
 _FILLS = ("next_open", "close")
 
 
@@ -269,6 +351,8 @@ class BacktestSetup:
         Whether the work was shrunk.
     rolling_window : int
         Window of the rolling Sharpe figure, in bars.
+    parameters : dict
+        The notebook parameters in effect (what :attr:`command` repeats).
     """
 
     data: pd.DataFrame = field(repr=False)
@@ -278,6 +362,15 @@ class BacktestSetup:
     benchmark: str | None
     smoke: bool
     rolling_window: int
+    parameters: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def command(self) -> str:
+        """The ``quantlab report`` command of this run (:func:`report_command`)."""
+        return report_command(_BACKTEST_NOTEBOOK, self.parameters)
+
+    def _repr_html_(self) -> str:
+        return _command_html(self.command, repr(self))
 
     def run(self) -> Any:
         """Return ``quantlab.backtest(self.data, self.strategy, **self.options)``."""
@@ -306,7 +399,8 @@ def _cost_options(fee_bps: float, slippage_bps: float, fill: str, init_cash: flo
 
 
 def backtest_setup(*, dataset: str | None = "aapl", store: str | None = None,
-                   store_symbol: str | None = None, timeframe: str = "1d",
+                   symbol: str | None = None, timeframe: str | None = "1d",
+                   csv: str | None = None,
                    strategy: str = "SmaCross", strategy_params: Mapping[str, Any] | None = None,
                    start: str | None = None, end: str | None = None, fee_bps: float = 0.0,
                    slippage_bps: float = 0.0, fill: str = "next_open",
@@ -318,9 +412,9 @@ def backtest_setup(*, dataset: str | None = "aapl", store: str | None = None,
 
     Parameters
     ----------
-    dataset, store, store_symbol, timeframe, start, end
-        Where the bars come from, see :func:`load_bars` (``store_symbol`` wins over
-        ``dataset``).
+    dataset, store, symbol, timeframe, csv, start, end
+        Where the bars come from, see :func:`load_bars` (a store ``symbol`` or a ``csv``
+        file wins over ``dataset``).
     strategy, strategy_params
         See :func:`make_strategy`.
     fee_bps, slippage_bps, fill, init_cash
@@ -337,7 +431,8 @@ def backtest_setup(*, dataset: str | None = "aapl", store: str | None = None,
     Returns
     -------
     BacktestSetup
-        ``setup.run()`` is ``quantlab.backtest(setup.data, setup.strategy, **setup.options)``.
+        ``setup.run()`` is ``quantlab.backtest(setup.data, setup.strategy, **setup.options)``;
+        ``setup.command`` the ``quantlab report`` command of these parameters.
 
     Raises
     ------
@@ -352,6 +447,12 @@ def backtest_setup(*, dataset: str | None = "aapl", store: str | None = None,
     (500, 'next_open')
     """
     caller = _BACKTEST_CALLER
+    parameters = {"dataset": dataset, "store": store, "symbol": symbol, "timeframe": timeframe,
+                  "csv": csv, "strategy": strategy, "strategy_params": strategy_params,
+                  "start": start, "end": end, "fee_bps": fee_bps, "slippage_bps": slippage_bps,
+                  "fill": fill, "init_cash": init_cash, "sizer": sizer,
+                  "sizer_params": sizer_params, "benchmark": benchmark,
+                  "rolling_window": rolling_window, "smoke": smoke}
     smoke = smoke_mode(smoke)
     strat = make_strategy(strategy, strategy_params, caller=caller)
     options = {**_cost_options(fee_bps, slippage_bps, fill, init_cash, caller),
@@ -361,12 +462,34 @@ def backtest_setup(*, dataset: str | None = "aapl", store: str | None = None,
 
         load(benchmark)  # unknown name -> DataError with a did-you-mean, before any work
     window = check_int("rolling_window", rolling_window, caller=caller, minimum=2)
-    data = load_bars(dataset, store=store, symbol=store_symbol, timeframe=timeframe, start=start,
-                     end=end, last_bars=SMOKE_BARS if smoke else None, caller=caller)
-    label = dataset if store_symbol is None else str(store_symbol)
+    data = load_bars(dataset, store=store, symbol=symbol, timeframe=timeframe, csv=csv,
+                     start=start, end=end, last_bars=SMOKE_BARS if smoke else None,
+                     caller=caller)
     window = max(2, min(window, len(data) // 2))
-    return BacktestSetup(data=data, label=str(label), strategy=strat, options=options,
-                         benchmark=benchmark, smoke=smoke, rolling_window=window)
+    return BacktestSetup(data=data, label=_label(dataset, symbol, csv), strategy=strat,
+                         options=options, benchmark=benchmark, smoke=smoke,
+                         rolling_window=window, parameters=_given(parameters))
+
+
+def _label(dataset: str | None, symbol: str | None, csv: str | None) -> str:
+    if symbol is not None:
+        return str(symbol)
+    if csv is not None:
+        return os.path.basename(os.fspath(csv))
+    return str(dataset)
+
+
+def _given(parameters: dict[str, Any]) -> dict[str, Any]:
+    """Parameters for the command: the source actually used, then the rest in order."""
+    out = dict(parameters)
+    if out.get("symbol") is None:
+        for key in ("store", "symbol", "timeframe"):
+            out.pop(key, None)
+    if out.get("csv") is None:
+        out.pop("csv", None)
+    if out.get("symbol") is not None or out.get("csv") is not None:
+        out["dataset"] = None  # what the user set: a store or a csv, not the default dataset
+    return out
 
 
 @dataclass(frozen=True)
@@ -393,6 +516,8 @@ class SweepSetup:
         Neighbourhood radius (grid steps) of the stability analysis.
     smoke : bool
         Whether the work was shrunk.
+    parameters : dict
+        The notebook parameters in effect (what :attr:`command` repeats).
     """
 
     strategy_cls: type
@@ -404,6 +529,15 @@ class SweepSetup:
     top_n: int
     radius: int
     smoke: bool
+    parameters: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def command(self) -> str:
+        """The ``quantlab report`` command of this run (:func:`report_command`)."""
+        return report_command(_SWEEP_NOTEBOOK, self.parameters)
+
+    def _repr_html_(self) -> str:
+        return _command_html(self.command, repr(self))
 
     @property
     def n_combinations(self) -> int:
@@ -444,7 +578,9 @@ def _check_grid(grid: Any, cls: type, caller: str) -> dict[str, list[Any]]:
 
 
 def sweep_setup(*, strategy: str = "SmaCross", grid: Mapping[str, Any] | None = None,
-                dataset: str = "aapl", start: str | None = None, end: str | None = None,
+                dataset: str | None = "aapl", store: str | None = None,
+                symbol: str | None = None, timeframe: str | None = "1d",
+                csv: str | None = None, start: str | None = None, end: str | None = None,
                 metric: str = "sharpe", fee_bps: float = 0.0, slippage_bps: float = 0.0,
                 fill: str = "next_open", init_cash: float = 100_000.0, top_n: int = 5,
                 radius: int = 1, smoke: bool = False) -> SweepSetup:
@@ -456,8 +592,8 @@ def sweep_setup(*, strategy: str = "SmaCross", grid: Mapping[str, Any] | None = 
         See :func:`quantlab.strategy.registry.strategy_class`.
     grid : dict
         ``{parameter: [values]}``; every key must be a parameter of the strategy.
-    dataset, start, end
-        The bars (:func:`load_bars`).
+    dataset, store, symbol, timeframe, csv, start, end
+        The bars (:func:`load_bars`; a store ``symbol`` or a ``csv`` wins over ``dataset``).
     metric : str, default "sharpe"
         One of :data:`quantlab.backtest.sweep.STATS`.
     fee_bps, slippage_bps, fill, init_cash
@@ -488,6 +624,11 @@ def sweep_setup(*, strategy: str = "SmaCross", grid: Mapping[str, Any] | None = 
     from quantlab.backtest.sweep import STATS
 
     caller = "sweep_report"
+    parameters = {"strategy": strategy, "grid": grid, "dataset": dataset, "store": store,
+                  "symbol": symbol, "timeframe": timeframe, "csv": csv, "start": start,
+                  "end": end, "metric": metric, "fee_bps": fee_bps,
+                  "slippage_bps": slippage_bps, "fill": fill, "init_cash": init_cash,
+                  "top_n": top_n, "radius": radius, "smoke": smoke}
     smoke = smoke_mode(smoke)
     cls = strategy_class(strategy, caller=caller)
     checked = _check_grid(grid, cls, caller)
@@ -497,16 +638,18 @@ def sweep_setup(*, strategy: str = "SmaCross", grid: Mapping[str, Any] | None = 
     radius = check_int("radius", radius, caller=caller, minimum=1)
     if smoke:
         checked = shrink_grid(checked, SMOKE_GRID_VALUES)
-    data = load_bars(dataset, start=start, end=end, last_bars=SMOKE_BARS if smoke else None,
+    data = load_bars(dataset, store=store, symbol=symbol, timeframe=timeframe, csv=csv,
+                     start=start, end=end, last_bars=SMOKE_BARS if smoke else None,
                      caller=caller)
-    return SweepSetup(strategy_cls=cls, data=data, label=str(dataset), grid=checked,
-                      metric=metric, options=options, top_n=top_n, radius=radius, smoke=smoke)
+    return SweepSetup(strategy_cls=cls, data=data, label=_label(dataset, symbol, csv),
+                      grid=checked, metric=metric, options=options, top_n=top_n,
+                      radius=radius, smoke=smoke, parameters=_given(parameters))
 
 
 # ---------------------------------------------------------------------------- backtest report
 
 def benchmark_equity(result: Any, benchmark: str | pd.DataFrame | pd.Series | None = None, *,
-                     name: str | None = None) -> pd.Series:
+                     name: str | None = None, on_partial: str = "warn") -> pd.Series:
     """Return the equity of ``init_cash`` held in a benchmark over the backtest's bars.
 
     Parameters
@@ -519,6 +662,11 @@ def benchmark_equity(result: Any, benchmark: str | pd.DataFrame | pd.Series | No
     name : str, optional
         Name of the returned Series (default: the dataset name, the Series' name,
         "benchmark" or "buy and hold").
+    on_partial : {"warn", "raise"}, default "warn"
+        What to do when the benchmark starts after the backtest's first bar or ends
+        before its last (beyond the tolerance below): "warn" truncates it (NaN outside
+        its own period, never held flat) with a :class:`~quantlab.errors.DataQualityWarning`
+        naming both periods; "raise" refuses it with a :class:`~quantlab.errors.DataError`.
 
     Returns
     -------
@@ -526,18 +674,27 @@ def benchmark_equity(result: Any, benchmark: str | pd.DataFrame | pd.Series | No
         Indexed like ``result.equity``:
         ``init_cash * price_t / price_0`` with ``price_t`` the last benchmark close at or
         before bar t (forward-filled, never a later price) and ``price_0`` the first of them;
-        NaN before the benchmark's first bar.
+        NaN before the benchmark's first bar and after its last bar plus the tolerance.
 
     Raises
     ------
     DataError
-        Unknown dataset, or no benchmark price at or before the backtest's last bar.
+        Unknown dataset, no benchmark price inside the backtest's period, or a partial
+        benchmark with ``on_partial="raise"``.
+
+    Notes
+    -----
+    Tolerance: a benchmark's last close is carried over the bars that follow it for at
+    most 4 of its median bar spacings (a weekend or a holiday of daily data), and its
+    first bar may come that much after the backtest's first bar. Past that, the benchmark
+    does not cover the period: it is truncated, not held flat.
 
     Examples
     --------
     >>> eq = benchmark_equity(result, "sp500")  # doctest: +SKIP
     """
     caller = "benchmark_equity"
+    on_partial = check_choice("on_partial", on_partial, ("warn", "raise"), caller=caller)
     if benchmark is None:
         return result.benchmark.rename(name or "buy and hold")
     label = "benchmark"
@@ -556,14 +713,47 @@ def benchmark_equity(result: Any, benchmark: str | pd.DataFrame | pd.Series | No
         raise DataError(message("benchmark", caller, "a dataset name, OHLCV DataFrame or price "
                                 "Series", type(benchmark).__name__))
     index = result.equity.index
-    price = price.astype(np.float64).sort_index()
+    price = price.astype(np.float64).dropna().sort_index()
+    if price.empty:
+        raise DataError(message("benchmark", caller, "prices at or before the backtest's bars",
+                                f"{label} with no price"))
+    first, last = price.index[0], price.index[-1]
+    spacing = price.index.to_series().diff().median() if len(price) > 1 else pd.Timedelta(0)
+    tolerance = 4 * (spacing if pd.notna(spacing) else pd.Timedelta(0))
     aligned = price.reindex(price.index.union(index)).ffill().reindex(index)
+    aligned[index > last + tolerance] = np.nan  # not held flat past its end
     valid = aligned.dropna()
     if valid.empty:
         raise DataError(message("benchmark", caller, "prices at or before the backtest's bars",
-                                f"{label} starting {price.index[0] if len(price) else 'nowhere'}"))
+                                f"{label} covering {first:%Y-%m-%d} .. {last:%Y-%m-%d}",
+                                f"The backtest runs {index[0]:%Y-%m-%d} .. {index[-1]:%Y-%m-%d}."))
+    late_start = first > index[0] + tolerance
+    early_end = last + tolerance < index[-1]
+    if late_start or early_end:
+        text = (f"The benchmark {label} covers {first:%Y-%m-%d} .. {last:%Y-%m-%d}, which "
+                f"{'starts after' if late_start else 'ends before'}"
+                f"{' and ends before' if late_start and early_end else ''} the strategy's "
+                f"period {index[0]:%Y-%m-%d} .. {index[-1]:%Y-%m-%d}")
+        if on_partial == "raise":
+            raise DataError(message("benchmark", caller, "a benchmark covering the strategy's "
+                                    "period", label, text + "; pick another benchmark or cut "
+                                    "the period (start/end)."))
+        warnings.warn(f"{text}: it is truncated to {valid.index[0]:%Y-%m-%d} .. "
+                      f"{valid.index[-1]:%Y-%m-%d} (NaN outside, not held flat), and its "
+                      "statistics, beta and correlation cover only those bars. Pass "
+                      "on_partial='raise' to refuse it.", DataQualityWarning, stacklevel=2)
     init_cash = float(result.config["init_cash"])
     return (init_cash * aligned / valid.iloc[0]).rename(name or label)
+
+
+def _equity_returns(equity: pd.Series, init_cash: float) -> pd.Series:
+    """Simple returns of an equity Series (first bar against ``init_cash``); NaN where the
+    equity is NaN (a truncated benchmark), the first valid bar against ``init_cash``."""
+    prev = equity.shift(1)
+    first = equity.first_valid_index()
+    if first is not None:
+        prev.loc[first] = init_cash
+    return equity / prev - 1.0
 
 
 def compare_stats(result: Any, benchmark: pd.Series | None = None) -> pd.DataFrame:
@@ -574,26 +764,68 @@ def compare_stats(result: Any, benchmark: pd.Series | None = None) -> pd.DataFra
     result : BacktestResult
     benchmark : Series, optional
         Benchmark equity on the result's bars (:func:`benchmark_equity`); default
-        ``result.benchmark``.
+        ``result.benchmark`` (buy and hold of the traded asset).
 
     Returns
     -------
     DataFrame
-        Column ``strategy`` = ``result.stats()``; column ``benchmark`` =
-        :func:`quantlab.metrics.summary` of the benchmark's returns (first bar against
-        ``init_cash``) with the same ``periods_per_year``; NaN where a row does not apply
-        (trades). Benchmark-relative rows (beta, alpha...) of the strategy are against the
-        traded asset's buy and hold.
+        Column ``strategy`` = ``result.stats()``, except the benchmark-relative rows
+        (:data:`BENCHMARK_RELATIVE`: beta, alpha, correlation, tracking error,
+        information ratio), recomputed against ``benchmark`` - the benchmark shown beside
+        them - over the bars where it has a price; column ``benchmark`` =
+        :func:`quantlab.metrics.summary` of the benchmark's returns (its first valid bar
+        against ``init_cash``) with the same ``periods_per_year``, and its own relative rows
+        (beta 1, correlation 1); NaN where a row does not apply (trades).
     """
     from quantlab.metrics import summary
+    from quantlab.metrics.summary import benchmark_statistics
 
-    stats = result.stats()
+    stats = result.stats().copy()
     bench = result.benchmark if benchmark is None else benchmark
-    prev = bench.shift(1)
-    prev.iloc[0] = float(result.config["init_cash"])
-    returns = (bench / prev - 1.0).dropna()
+    init_cash = float(result.config["init_cash"])
+    bench_returns = _equity_returns(bench.astype(np.float64), init_cash)
+    returns = bench_returns.dropna()
     other = summary(returns, periods_per_year=result.periods_per_year)
+    strat = result.returns.reindex(bench_returns.index)
+    relative = benchmark_statistics(strat, bench_returns, periods_per_year=result.periods_per_year)
+    own = benchmark_statistics(returns, returns, periods_per_year=result.periods_per_year)
+    for row in BENCHMARK_RELATIVE:
+        if row in stats.index:
+            stats[row] = float(relative[row])
+    other = pd.concat([other, own[[r for r in BENCHMARK_RELATIVE if r in stats.index]]])
     return pd.DataFrame({"strategy": stats, "benchmark": other.reindex(stats.index)})
+
+
+def stats_table(result: Any, benchmark: pd.Series | None = None, *,
+                rows: Sequence[str] | None = None) -> pd.DataFrame:
+    """Return :func:`compare_stats` formatted for display: the report's one statistics table.
+
+    Parameters
+    ----------
+    result : BacktestResult
+    benchmark : Series, optional
+        As :func:`compare_stats`; its name heads the benchmark column.
+    rows : sequence of str, optional
+        Rows to keep, in order (default: all of ``stats()``).
+
+    Returns
+    -------
+    DataFrame
+        String cells from :func:`quantlab.plotting.tearsheet.format_value` (percent for
+        fractions, integers without decimals, money with thousands separators, never
+        scientific notation, "—" where a row does not apply); columns ``strategy`` and the
+        benchmark's name.
+    """
+    from quantlab.plotting.tearsheet import format_stats
+
+    table = compare_stats(result, benchmark)
+    if rows is not None:
+        table = table.loc[list(rows)]
+    name = "buy and hold" if benchmark is None else str(benchmark.name or "benchmark")
+    out = format_stats(table)
+    out.columns = ["strategy", f"benchmark: {name}"]
+    out.index.name = "statistic"
+    return out
 
 
 def key_figures(result: Any) -> dict[str, float]:
@@ -607,7 +839,8 @@ def key_figures(result: Any) -> dict[str, float]:
     -------
     dict
         ``{name: float}`` for each name of :data:`KEY_FIGURES` (``n_trades`` and
-        ``win_rate`` count closed trades, as ``stats()``).
+        ``win_rate`` count closed trades, as ``stats()``; ``buy_hold_return`` is buy and
+        hold of the traded asset, not the report's benchmark).
     """
     stats = result.stats()
     return {name: float(stats[name]) for name in KEY_FIGURES if name in stats.index}

@@ -568,3 +568,24 @@ def test_config_and_keywords_combine(bars):
 def test_option_errors_name_sweep(bars, kwargs, match):
     with pytest.raises(InvalidParameterError, match=match):
         sweep(SmaCross, bars, GRID, progress=False, **kwargs)
+
+
+def test_heatmap_of_one_parameter_twice_is_refused(bars):
+    """Bug 8: heatmap("fast", "fast") raised pandas' ValueError from pivot_table."""
+    res = sweep(SmaCross, bars, {"fast": [5, 10], "slow": [20, 30]}, progress=False)
+    with pytest.raises(InvalidParameterError, match=r"`y` of heatmap\(\) must be a parameter "
+                                                    r"other than x='fast'.*heatmap\('fast', "
+                                                    r"'slow'\)"):
+        res.heatmap("fast", "fast")
+    with pytest.raises(InvalidParameterError, match="Did you mean 'slow'"):
+        res.heatmap("fast", "slwo")
+
+
+def test_heatmap_colours_are_centred_at_zero_for_signed_metrics(bars):
+    res = sweep(SmaCross, bars, {"fast": [5, 10], "slow": [20, 30]}, progress=False)
+    heat = res.heatmap("fast", "slow").data[0]  # sharpe: signed
+    bound = float(np.nanmax(np.abs(res.table["sharpe"])))
+    assert heat.zmid == 0.0 and heat.zmin == -bound and heat.zmax == bound
+    assert heat.colorscale[0][1] != heat.colorscale[-1][1]  # diverging RdYlGn
+    counts = res.heatmap("fast", "slow", "n_trades").data[0]  # a count: sequential, no centre
+    assert counts.zmid is None

@@ -120,3 +120,50 @@ def test_position_errors() -> None:
         M.exposure([])
     with pytest.raises(InvalidParameterError, match="`periods_per_year` of turnover"):
         M.turnover([0.0, 1.0], periods_per_year=-1)
+
+
+# ---------------------------------------------------------------------------- one name, one meaning
+
+@pytest.fixture(scope="module")
+def backtest_result():
+    import quantlab as ql
+    from quantlab.data import load
+    from quantlab.strategies import SmaCross
+
+    # ends inside a trade: one open trade, so "closed" and "including open" differ
+    data = load("aapl", start="2004-01-01", end="2009-06-30")
+    return ql.backtest(data, SmaCross(fast=10, slow=30), fee_bps=10)
+
+
+def test_stats_and_trade_stats_agree_on_every_shared_name(backtest_result):
+    """Issue 15: profit_factor, expectancy and n_trades meant different things in stats()
+    (trade returns, closed trades) and trade_stats() (PnL, open trade included)."""
+    res = backtest_result
+    stats, trade = res.stats(), res.trade_stats()
+    shared = sorted(set(stats.index) & set(trade.index))
+    assert {"n_trades", "profit_factor", "expectancy", "win_rate"} <= set(shared)
+    for name in shared:
+        assert stats[name] == pytest.approx(trade[name], rel=1e-12, nan_ok=True), name
+    assert stats.index.is_unique
+
+
+def test_trade_statistics_definitions_by_oracle(backtest_result):
+    res = backtest_result
+    stats = res.stats()
+    t = res.trades
+    closed = t[~t["is_open"]]
+    assert t["is_open"].sum() == 1 == stats["n_open_trades"]
+    ret, pnl = closed["return"], closed["pnl"]
+    assert stats["n_trades"] == len(closed) == stats["n_closed_trades"]
+    assert stats["profit_factor"] == pytest.approx(ret[ret > 0].sum() / -ret[ret < 0].sum(),
+                                                   rel=1e-12)
+    assert stats["expectancy"] == pytest.approx(ret.mean(), rel=1e-12)
+    assert stats["pnl_profit_factor"] == pytest.approx(pnl[pnl > 0].sum() / -pnl[pnl < 0].sum(),
+                                                       rel=1e-12)
+    assert stats["pnl_expectancy"] == pytest.approx(pnl.mean(), rel=1e-12)
+    assert stats["profit_factor"] == pytest.approx(float(M.profit_factor(ret)), rel=1e-12)
+    # buy and hold of the traded asset has its own name; the old key is gone
+    assert "benchmark_return" not in stats.index and "benchmark_return" not in res.trade_stats()
+    close = res.data["close"]
+    assert stats["buy_hold_return"] == pytest.approx(close.iloc[-1] / close.iloc[0] - 1.0,
+                                                     rel=1e-12)

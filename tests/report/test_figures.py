@@ -74,9 +74,10 @@ def test_equity_and_drawdown_equal_pandas(result):
     np.testing.assert_array_equal(_y(fig.data[0]), result.equity.to_numpy())
     np.testing.assert_array_equal(_y(fig.data[1]), result.benchmark.to_numpy())
     dd = F.drawdown_figure(result)
-    expected = 100.0 * (result.equity / result.equity.cummax() - 1.0)
+    expected = result.equity / result.equity.cummax() - 1.0  # a fraction, shown in percent
     np.testing.assert_allclose(_y(dd.data[0]), expected.to_numpy())
-    assert f"{expected.min():.2f}%" in dd.layout.title.text
+    assert f"{100 * expected.min():.2f}%" in dd.layout.title.text
+    assert dd.layout.yaxis.tickformat == ".0%" and "(%)" in dd.layout.yaxis.title.text
 
 
 def test_backtest_figure_structure(result):
@@ -84,7 +85,7 @@ def test_backtest_figure_structure(result):
     assert isinstance(fig, go.Figure)
     names = [t.name for t in fig.data]
     assert names == ["aapl close", "long entry", "long exit", "strategy", "buy and hold",
-                     "drawdown %", "exposure aapl"]
+                     "drawdown", "exposure aapl"]
     entries = fig.data[1]
     assert len(entries.x) == len(result.trades)
     np.testing.assert_array_equal(np.asarray(entries.y, float), result.trades["entry_price"])
@@ -92,6 +93,8 @@ def test_backtest_figure_structure(result):
     axes = [fig.layout.xaxis, fig.layout.xaxis2, fig.layout.xaxis3, fig.layout.xaxis4]
     assert [a.matches for a in axes] == ["x4", "x4", "x4", None]
     np.testing.assert_array_equal(_y(fig.data[6]), result.exposure["aapl"].to_numpy())
+    dd = result.equity / result.equity.cummax() - 1.0
+    np.testing.assert_allclose(_y(fig.data[5]), dd.to_numpy())
 
 
 def test_backtest_figure_multi_asset_and_short_markers(result):
@@ -114,13 +117,16 @@ def test_backtest_figure_multi_asset_and_short_markers(result):
 
 def test_trade_distribution_and_mae_mfe(result):
     fig = F.trade_distribution_figure(result)
-    pct = 100.0 * result.trades["return"]
-    np.testing.assert_allclose(np.asarray(fig.data[0].x, float), pct[pct > 0])
-    np.testing.assert_allclose(np.asarray(fig.data[1].x, float), pct[pct <= 0])
+    ret = result.trades["return"]  # fractions on axes whose tickformat shows percent
+    np.testing.assert_allclose(np.asarray(fig.data[0].x, float), ret[ret > 0])
+    np.testing.assert_allclose(np.asarray(fig.data[1].x, float), ret[ret <= 0])
+    assert fig.layout.xaxis.tickformat == ".0%"
     mm = F.mae_mfe_figure(result)
-    np.testing.assert_allclose(np.asarray(mm.data[0].x, float), 100 * result.trades["mae"])
-    np.testing.assert_allclose(np.asarray(mm.data[1].x, float), 100 * result.trades["mfe"])
-    np.testing.assert_allclose(_y(mm.data[1]), pct)
+    np.testing.assert_allclose(np.asarray(mm.data[0].x, float), result.trades["mae"])
+    np.testing.assert_allclose(np.asarray(mm.data[1].x, float), result.trades["mfe"])
+    np.testing.assert_allclose(_y(mm.data[1]), ret)
+    assert {mm.layout.xaxis.tickformat, mm.layout.xaxis2.tickformat,
+            mm.layout.yaxis.tickformat} == {".0%"}
     with pytest.raises(DataError, match="'mae', 'mfe' and 'return'"):
         F.mae_mfe_figure(result.trades.drop(columns="mae"))
 
@@ -161,3 +167,93 @@ def test_bad_inputs_raise_house_errors():
         F.equity_figure(pd.Series([1.0, 2.0]))
     with pytest.raises(DataError, match="numeric"):
         F.drawdown_figure(pd.Series(["a", "b"], index=pd.date_range("2020", periods=2, tz="UTC")))
+
+
+# ---------------------------------------------------------------------------- units
+
+def test_axis_titles_carry_units(result):
+    fig = F.backtest_figure(result)
+    titles = [fig.layout[f"yaxis{i}"].title.text for i in ("", "2", "3", "4")]
+    assert titles == ["price (USD)", "equity (USD)", "drawdown (%)", "exposure (% of equity)"]
+    assert [fig.layout[f"yaxis{i}"].tickformat for i in ("", "2", "3", "4")] == [
+        ",.6~r", ",.6~r", ".0%", ".0%"]
+    assert F.backtest_figure(result, currency="EUR").layout.yaxis2.title.text == "equity (EUR)"
+    assert F.equity_figure(result).layout.yaxis.title.text == "equity (USD)"
+    assert F.exposure_figure(result).layout.yaxis.tickformat == ".0%"
+    assert "Sharpe" in F.rolling_sharpe_figure(result, window=20).layout.yaxis.title.text
+    assert F.trade_distribution_figure(result).layout.xaxis.title.text == "trade return (%)"
+
+
+def test_currency_of_reads_attrs_config_and_symbol(result):
+    assert F.currency_of(result) == "USD"
+    assert F.currency_of(result, "CHF") == "CHF"
+    crypto = type(result)(**{**result.__dict__,
+                             "exposure": result.exposure.set_axis(["BTC/USDT"], axis=1)})
+    assert F.currency_of(crypto) == "USDT"
+    data = result.data.copy()
+    data.attrs["currency"] = "JPY"
+    assert F.currency_of(type(result)(**{**result.__dict__, "data": data})) == "JPY"
+
+
+def test_log_axis_has_readable_ticks(result):
+    fig = F.equity_figure(result, log=True)
+    axis = fig.layout.yaxis
+    assert axis.type == "log" and axis.tickmode == "array"
+    low = min(result.equity.min(), result.benchmark.min())
+    high = max(result.equity.max(), result.benchmark.max())
+    values = list(axis.tickvals)
+    assert len(values) >= 4 and min(values) >= low and max(values) <= high
+    # each label is its value with thousands separators: no "10k", no exponent
+    for value, text in zip(values, axis.ticktext):
+        assert float(text.replace(",", "")) == pytest.approx(value)
+        assert "k" not in text and "e" not in text
+
+
+@pytest.mark.parametrize("low, high, want", [
+    (90_000, 1_300_000, [1e5, 2e5, 5e5, 1e6]),
+    (80_000, 700_000, [8e4, 9e4, 1e5, 2e5, 3e5, 4e5, 5e5, 6e5, 7e5]),  # 1-2-5 too few: 1..9
+    (0.5, 3.0, [0.5, 0.6, 0.7, 0.8, 0.9, 1, 2, 3]),
+])
+def test_log_ticks_by_hand(low, high, want):
+    values, text = F.log_ticks(low, high)
+    assert values == want
+    assert text[-1] == f"{want[-1]:,.0f}" if want[-1] >= 1 else True
+
+
+# ---------------------------------------------------------------------------- heatmap colours
+
+def _colour_at(fig, value):
+    """The RGB plotly draws for ``value``: its position on [zmin, zmax] on the colour scale."""
+    from plotly.colors import sample_colorscale, unlabel_rgb
+
+    heat = fig.data[0]
+    pos = (value - heat.zmin) / (heat.zmax - heat.zmin)
+    return unlabel_rgb(sample_colorscale([list(c) for c in heat.colorscale], [pos])[0])
+
+
+def test_heatmap_of_a_signed_metric_is_centred_at_zero():
+    # all Sharpe ratios positive (0.2 .. 0.7): before the fix the lowest were drawn red
+    grid = pd.DataFrame({"fast": [5, 5, 10, 10], "slow": [30, 50, 30, 50],
+                         "sharpe": [0.2, 0.4, 0.55, 0.7]})
+    fig = F.heatmap_figure(grid, "fast", "slow", "sharpe")
+    heat = fig.data[0]
+    assert heat.zmid == 0.0 and heat.zmin == -0.7 and heat.zmax == 0.7
+    for value in (0.2, 0.7):
+        red, green, _ = _colour_at(fig, value)
+        assert green > red, value  # green side of RdYlGn
+    red, green, _ = _colour_at(fig, -0.5)
+    assert red > green
+    # mixed signs make any metric signed; a count stays sequential (no zmid)
+    grid["n_trades"] = [3, 5, 8, 13]
+    counts = F.heatmap_figure(grid, "fast", "slow", "n_trades").data[0]
+    assert counts.zmid is None and counts.zmin is None
+    grid["custom"] = [-1.0, 0.5, 1.0, 2.0]
+    assert F.heatmap_figure(grid, "fast", "slow", "custom").data[0].zmid == 0.0
+    assert F.heatmap_figure(grid, "fast", "slow", "sharpe", signed=False).data[0].zmid is None
+
+
+def test_heatmap_refuses_the_same_parameter_twice():
+    grid = pd.DataFrame({"fast": [1, 2], "slow": [2, 3], "sharpe": [0.5, 0.1]})
+    with pytest.raises(InvalidParameterError, match=r"`y` of heatmap_figure\(\) must be a "
+                                                    r"parameter other than x='fast'"):
+        F.heatmap_figure(grid, "fast", "fast", "sharpe")

@@ -20,7 +20,7 @@ from quantlab.backtest.sizer_names import SIZER_NAMES, sizer_from_name
 from quantlab.backtest.sizers import FixedFraction
 from quantlab.backtest.sweep import sweep
 from quantlab.data import Store, load
-from quantlab.errors import DataError, InvalidParameterError
+from quantlab.errors import DataError, DataQualityWarning, InvalidParameterError
 from quantlab.report import notebook_helpers as nh
 from quantlab.strategies import DonchianBreakout, EmaCross, SmaCross
 
@@ -120,7 +120,7 @@ def test_load_bars_errors(tmp_path):
         nh.load_bars()
     with pytest.raises(DataError, match="Did you mean 'aapl'"):
         nh.load_bars("appl")
-    with pytest.raises(DataError, match="at least 2 bars"):
+    with pytest.raises(DataError, match=r"`start` of load_bars\(\)"):
         nh.load_bars("aapl", start="2030-01-01")
     with pytest.raises(InvalidParameterError, match="`last_bars`"):
         nh.load_bars("aapl", last_bars=1)
@@ -205,8 +205,9 @@ def test_sweep_setup_refuses_bad_parameters(kwargs, pattern):
 
 def _asof(index: pd.DatetimeIndex, price: pd.Series) -> pd.Series:
     """Oracle: the last price at or before each bar, with pandas' merge_asof."""
-    left = pd.DataFrame({"time": index})
+    left = pd.DataFrame({"time": index.as_unit("ns")})
     right = price.rename("p").rename_axis("time").reset_index().sort_values("time")
+    right["time"] = right["time"].dt.as_unit("ns")
     merged = pd.merge_asof(left, right, on="time", direction="backward")
     return pd.Series(merged["p"].to_numpy(), index=index)
 
@@ -228,7 +229,9 @@ def test_benchmark_equity_on_another_calendar(result):
     idx = result.equity.index
     stamps = idx[40::3] + pd.Timedelta(hours=16)
     price = pd.Series(np.linspace(10.0, 20.0, len(stamps)), index=stamps, name="bench")
-    got = nh.benchmark_equity(result, price)
+    with pytest.warns(DataQualityWarning, match=r"bench covers .* starts after the strategy's "
+                                                 r"period .* truncated"):
+        got = nh.benchmark_equity(result, price)
     held = _asof(idx, price)
     first = held.first_valid_index()
     want = 100_000.0 * held / held[first]
@@ -236,6 +239,8 @@ def test_benchmark_equity_on_another_calendar(result):
     assert got.loc[:first].iloc[:-1].isna().all() and got.name == "bench"
     with pytest.raises(DataError, match="prices at or before"):
         nh.benchmark_equity(result, price.set_axis(stamps + pd.Timedelta(days=9000)))
+    with pytest.raises(DataError, match="starts after the strategy's period"):
+        nh.benchmark_equity(result, price, on_partial="raise")
     with pytest.raises(DataError, match="'close' column"):
         nh.benchmark_equity(result, pd.DataFrame({"price": price}))
 
@@ -243,8 +248,23 @@ def test_benchmark_equity_on_another_calendar(result):
 def test_compare_stats_against_empyrical(result):
     bench = nh.benchmark_equity(result, "sp500")
     table = nh.compare_stats(result, bench)
-    pd.testing.assert_series_equal(table["strategy"], result.stats(), check_names=False)
+    stats = result.stats()
+    own = [r for r in stats.index if r not in nh.BENCHMARK_RELATIVE]
+    pd.testing.assert_series_equal(table["strategy"][own], stats[own], check_names=False)
     bench_returns = bench / bench.shift(1).fillna(100_000.0) - 1.0
+    # beta and correlation against the benchmark shown beside them (sp500), not buy and hold
+    strat = table["strategy"]
+    beta = ep.beta(result.returns, bench_returns)
+    assert strat["beta"] == pytest.approx(beta, rel=1e-10)
+    assert strat["correlation"] == pytest.approx(result.returns.corr(bench_returns), rel=1e-10)
+    alpha = ep.alpha(result.returns, bench_returns, annualization=252)
+    assert strat["alpha_annual"] == pytest.approx(alpha, rel=1e-8)
+    # stats() is against the traded asset's buy and hold, a different number
+    hold = result.benchmark / result.benchmark.shift(1).fillna(100_000.0) - 1.0
+    assert stats["beta"] == pytest.approx(ep.beta(result.returns, hold), rel=1e-10)
+    assert strat["beta"] != pytest.approx(stats["beta"], rel=1e-3)
+    assert table["benchmark"]["beta"] == pytest.approx(1.0)
+    assert table["benchmark"]["correlation"] == pytest.approx(1.0)
     col = table["benchmark"]
     assert col["total_return"] == pytest.approx(bench.iloc[-1] / 100_000.0 - 1.0, rel=1e-12)
     assert col["sharpe"] == pytest.approx(ep.sharpe_ratio(bench_returns, annualization=252),
@@ -372,3 +392,139 @@ def test_curves_figure(result):
         nh.curves_figure({})
     with pytest.raises(DataError, match="a pandas Series"):
         nh.curves_figure({"x": [1, 2]})
+
+
+# ---------------------------------------------------------------------------- issue 15
+
+def _daily(start, end, seed, name):
+    idx = pd.date_range(start, end, freq="D", tz="UTC")
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0.0005, 0.02, len(idx))))
+    return pd.DataFrame({"open": close, "high": close * 1.01, "low": close * 0.99,
+                         "close": close, "volume": 1.0}, index=idx).rename_axis(name)
+
+
+@pytest.fixture(scope="module")
+def crypto():
+    """A 24/7 daily strategy over 2017-2019 (the issue's crypto case)."""
+    data = _daily("2017-01-01", "2019-12-31", 11, "btc")
+    return ql.backtest(data, SmaCross(fast=10, slow=30), fee_bps=10)
+
+
+def test_a_benchmark_ending_inside_the_period_is_truncated_not_held_flat(crypto):
+    sp500 = load("sp500")  # ends 2018-12-31
+    with pytest.warns(DataQualityWarning, match=r"sp500 covers 1999-01-04 \.\. 2018-12-31, "
+                                                r"which ends before the strategy's period "
+                                                r"2017-01-01 \.\. 2019-12-31"):
+        bench = nh.benchmark_equity(crypto, "sp500")
+    idx = crypto.equity.index
+    # oracle: merge_asof, then nothing after the benchmark's last bar (+ 4 daily spacings)
+    want = _asof(idx, sp500["close"])
+    want[idx > pd.Timestamp("2018-12-31", tz="UTC") + pd.Timedelta(days=4)] = np.nan
+    want = 100_000.0 * want / want.dropna().iloc[0]
+    np.testing.assert_allclose(bench.to_numpy(), want.to_numpy(), rtol=1e-13)
+    assert bench.loc["2019-01-05":].isna().all()  # 2019: no price, not the 2018 close held flat
+    assert bench.loc["2018-12-31":"2019-01-04"].notna().sum() == 5
+    with pytest.raises(DataError, match="ends before the strategy's period"):
+        nh.benchmark_equity(crypto, "sp500", on_partial="raise")
+    with pytest.raises(InvalidParameterError, match="`on_partial`"):
+        nh.benchmark_equity(crypto, "sp500", on_partial="ignore")
+    # the statistics beside it cover its own bars only, and beta against it
+    table = nh.compare_stats(crypto, bench)
+    r = bench / bench.shift(1) - 1.0
+    r.iloc[0] = bench.iloc[0] / 100_000.0 - 1.0
+    r = r.dropna()
+    assert table.loc["n_periods", "benchmark"] == len(r) == (idx <= "2019-01-04").sum()
+    assert table.loc["total_return", "benchmark"] == pytest.approx(
+        bench.dropna().iloc[-1] / 100_000.0 - 1.0, rel=1e-12)
+    common = crypto.returns.loc[r.index]
+    assert table.loc["beta", "strategy"] == pytest.approx(ep.beta(common, r), rel=1e-9)
+    assert table.loc["correlation", "strategy"] == pytest.approx(common.corr(r), rel=1e-9)
+
+
+def test_a_covering_benchmark_on_a_weekday_calendar_does_not_warn(result):
+    # aapl (weekdays) inside sp500's period: weekends and holidays are carried, no warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nh.benchmark_equity(result, "sp500")
+        nh.benchmark_equity(result, "msft")
+
+
+def test_stats_table_is_formatted_once(result):
+    bench = nh.benchmark_equity(result, "sp500")
+    table = nh.stats_table(result, bench)
+    raw = nh.compare_stats(result, bench)
+    assert list(table.columns) == ["strategy", "benchmark: sp500"]
+    assert table.index.is_unique and list(table.index) == list(raw.index)
+    assert table.loc["total_return", "strategy"] == f"{100 * raw.loc['total_return', 'strategy']:.2f}%"
+    assert table.loc["n_trades", "strategy"] == f"{raw.loc['n_trades', 'strategy']:.0f}"
+    assert table.loc["end_value", "strategy"] == f"{raw.loc['end_value', 'strategy']:,.2f}"
+    assert table.loc["n_trades", "benchmark: sp500"] == "—"
+    assert not table.stack().str.contains(r"\de[+-]\d").any()
+    assert nh.stats_table(result).columns[1] == "benchmark: buy and hold"
+    few = nh.stats_table(result, rows=["sharpe", "cagr"])
+    assert list(few.index) == ["sharpe", "cagr"]
+
+
+def test_report_command_reproduces_the_parameters():
+    import shlex
+
+    from quantlab.report.runner import notebook_parameters
+
+    setup = nh.backtest_setup(dataset="msft", strategy="EmaCross",
+                              strategy_params={"fast": 10, "slow": 40}, fee_bps=5,
+                              benchmark=None, smoke=True)
+    words = shlex.split(setup.command)
+    assert words[:3] == ["quantlab", "report", "notebooks/backtest_report.ipynb"]
+    pairs = dict(zip(words[4::3], words[5::3]))
+    assert words[3::3] == ["-p"] * len(pairs)
+    assert pairs["dataset"] == "msft" and pairs["strategy"] == "EmaCross"
+    assert pairs["strategy_params"] == '{"fast": 10, "slow": 40}'
+    assert pairs["benchmark"] == "null" and pairs["fee_bps"] == "5" and pairs["smoke"] == "true"
+    assert "store" not in pairs and "csv" not in pairs  # sources not used are left out
+    import pathlib
+    specs = notebook_parameters(pathlib.Path(__file__).parents[2] / "notebooks" /
+                                "backtest_report.ipynb")
+    assert set(pairs) <= set(specs)  # every -p is a parameter of the notebook
+    assert "This run:" in setup._repr_html_() and "quantlab report" in setup._repr_html_()
+    sweep_cmd = nh.sweep_setup(grid={"fast": [5, 10]}, smoke=True).command
+    assert '-p grid \'{"fast": [5, 10]}\'' in sweep_cmd
+
+
+def test_setups_read_a_store_symbol(tmp_path):
+    want = load("msft", start="2009-01-01", end="2010-12-31")
+    store = Store(tmp_path / "store")
+    store.write(want, "MSFT", "1d")
+    setup = nh.backtest_setup(dataset="aapl", store=str(tmp_path / "store"), symbol="MSFT",
+                              benchmark=None)
+    pd.testing.assert_frame_equal(setup.data, store.read("MSFT", "1d"))
+    assert setup.label == "MSFT" and "-p symbol MSFT" in setup.command
+    assert "-p dataset null" in setup.command
+    sw = nh.sweep_setup(grid={"fast": [5, 10]}, store=str(tmp_path / "store"), symbol="MSFT")
+    pd.testing.assert_frame_equal(sw.data, store.read("MSFT", "1d"))
+    with pytest.raises(InvalidParameterError, match="`symbol` of sweep_report"):
+        nh.sweep_setup(grid={"fast": [5]}, store=str(tmp_path / "store"))
+    with pytest.raises(InvalidParameterError, match="`csv` of backtest_report"):
+        nh.backtest_setup(store=str(tmp_path / "store"), symbol="MSFT", csv="x.csv")
+
+
+def test_key_figures_name_buy_and_hold_distinctly(result):
+    figures = nh.key_figures(result)
+    assert "benchmark_return" not in figures
+    assert figures["buy_hold_return"] == pytest.approx(
+        result.benchmark.iloc[-1] / 100_000.0 - 1.0, rel=1e-12)
+
+
+def test_setups_read_a_csv_file(tmp_path):
+    want = load("ibm", start="2009-01-01", end="2010-12-31")
+    path = tmp_path / "ibm.csv"
+    want.rename_axis("timestamp").to_csv(path)
+    setup = nh.backtest_setup(csv=str(path), benchmark=None)
+    np.testing.assert_allclose(setup.data[["open", "high", "low", "close"]].to_numpy(),
+                               want[["open", "high", "low", "close"]].to_numpy(), rtol=1e-12)
+    assert setup.data.index.equals(want.index)
+    assert setup.label == "ibm.csv" and f"-p csv {path}" in setup.command
+    sw = nh.sweep_setup(grid={"fast": [5, 10]}, csv=str(path), start="2010-01-01")
+    assert sw.data.index[0] >= pd.Timestamp("2010-01-01", tz="UTC")
