@@ -40,6 +40,12 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "quantlab.regime": _LOWER + ("quantlab.risk", "quantlab.portfolio", "quantlab.optimize"),
     "quantlab.risk": ("quantlab.strategy", "quantlab.backtest", "quantlab.report", "quantlab.live",
                       "quantlab.cli", "quantlab.portfolio", "quantlab.optimize"),
+    # portfolio optimization sits beside risk; only its rebalancing backtest (loaded lazily)
+    # reaches up to strategies and the backtest
+    "quantlab.portfolio": ("quantlab.report", "quantlab.live", "quantlab.plotting",
+                           "quantlab.cli", "quantlab.optimize"),
+    **{f"quantlab.portfolio.{m}": _LOWER for m in ("estimators", "constraints", "hrp",
+                                                   "problems", "optimize", "result")},
     # figures and pages read results through their attributes (plain pandas objects), below
     # every layer that draws through them (regime statistics such as spells() they may use)
     "quantlab.plotting": ("quantlab.backtest", "quantlab.strategy", "quantlab.report",
