@@ -38,7 +38,7 @@ from quantlab._validate import check_choice, check_float, check_int, did_you_mea
 from quantlab.backtest.sizer_names import sizer_from_name
 from quantlab.backtest.sweep import LOWER_IS_BETTER  # one definition: SweepResult.best agrees
 from quantlab.errors import DataError, DataQualityWarning, InvalidParameterError
-from quantlab.strategy.registry import strategy_class
+from quantlab.strategy.registry import strategy_class, strategy_from_name
 
 __all__ = [
     "SMOKE_ENV",
@@ -134,7 +134,9 @@ def make_strategy(name: str, params: Mapping[str, Any] | None = None, *,
     name : str
         A name of :func:`quantlab.strategy.registry.strategy_names` (case-insensitive).
     params : dict, optional
-        Parameters of the strategy; missing ones keep their defaults.
+        Parameters of the strategy; missing ones keep their defaults. Object parameters
+        are spelled as specs, e.g. ``{"base": "SmaCross(fast=10, slow=30)", "regime":
+        "HMMRegime(n_states=2, refit_every=63)"}`` for ``RegimeFiltered``.
     caller : str, default "make_strategy"
         Function (or notebook) named in error messages.
 
@@ -154,8 +156,8 @@ def make_strategy(name: str, params: Mapping[str, Any] | None = None, *,
     >>> make_strategy("SmaCross", {"fast": 20, "slow": 50})
     SmaCross(fast=20, slow=50, short=False)
     """
-    cls = strategy_class(name, caller=caller)
-    return cls(**_check_mapping("strategy_params", params, caller))
+    return strategy_from_name(name, caller=caller,
+                              **_check_mapping("strategy_params", params, caller))
 
 
 def make_sizer(name: str, params: Mapping[str, Any] | None = None, *,

@@ -141,3 +141,12 @@ def test_by_name_with_specs_for_the_object_parameters():
                            regime=mask)
     with pytest.raises(InvalidParameterError, match="Did you mean 'HMMRegime'"):
         strategy_from_name("RegimeFiltered", base="SmaCross", regime="HmmRegime(n_states=2)")
+
+
+def test_the_report_notebooks_build_them_from_specs():
+    from quantlab.report.notebook_helpers import make_strategy
+
+    s = make_strategy("RegimeFiltered", {"base": "EmaCross(fast=5, slow=20)",
+                                         "regime": "GarchRegime(refit_every=21)", "mode": "scale"},
+                      caller="backtest_report")
+    assert s.base.slow == 20 and type(s.regime).__name__ == "GarchRegime" and s.mode == "scale"
