@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from quantlab._validate import check_choice, check_float, check_int, message
+from quantlab.data.synthetic import stationary_distribution
 from quantlab.errors import ConvergenceWarning, DataError, InvalidParameterError, NotFittedError
 from quantlab.regime._filter import forward_filter_nb, gaussian_loglik_nb
 from quantlab.regime.features import (
@@ -42,23 +43,6 @@ __all__ = ["HMMRegime", "HMMFit", "COVARIANCES", "stationary_distribution"]
 #: Covariance structures of the Gaussian emissions (hmmlearn's ``covariance_type``).
 COVARIANCES: tuple[str, ...] = ("diag", "full", "spherical", "tied")
 _CALLER = "HMMRegime"
-
-
-def stationary_distribution(transmat: np.ndarray) -> np.ndarray:
-    """Return the stationary distribution pi (pi = pi A, sum 1) of a row-stochastic matrix.
-
-    Solved by least squares on ``[A^T - I; 1^T] pi = [0; 1]`` (unique for an irreducible
-    chain; for a reducible one, the minimum-norm solution, clipped to >= 0 and renormalized).
-    """
-    a = np.asarray(transmat, dtype=np.float64)
-    k = a.shape[0]
-    lhs = np.vstack([a.T - np.eye(k), np.ones((1, k))])
-    rhs = np.zeros(k + 1)
-    rhs[-1] = 1.0
-    pi = np.linalg.lstsq(lhs, rhs, rcond=None)[0]
-    pi = np.clip(pi, 0.0, None)
-    total = pi.sum()
-    return pi / total if total > 0 else np.full(k, 1.0 / k)
 
 
 @dataclass(frozen=True)
