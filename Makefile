@@ -1,10 +1,17 @@
-# Two commands: `make demo` and `make test`. Both set up .venv first (idempotent).
+# Three commands, each setting up .venv first (idempotent):
+#   make demo   run the backtest report notebook on bundled data (reports/)
+#   make test   lint, type-check, the test suite and every notebook in smoke mode
+#   make lab    JupyterLab on notebooks/ with the `quantlab` kernel, on 127.0.0.1 only
+#               (LAB_PORT=8888 by default; LAB_ARGS="--no-browser" for a remote shell)
+# Set-up also warms numba's on-disk cache (python -m quantlab._warm), so first calls are fast.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.quantlab-installed
+LAB_PORT ?= 8888
+LAB_ARGS ?=
 
-.PHONY: setup demo test lint notebooks bench browser clean clean-cache
+.PHONY: setup demo test lint notebooks bench browser lab warm clean clean-cache
 
 setup: $(STAMP)
 
@@ -13,10 +20,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name quantlab --display-name "Python (quantlab)" >/dev/null
+	$(BIN)/python -m quantlab._warm --quiet
 	@touch $(STAMP)
+
+# compile the main numba kernels into the on-disk cache again (after editing kernels)
+warm: setup
+	$(BIN)/python -m quantlab._warm
 
 demo: setup
 	$(BIN)/quantlab demo
+
+# interactive research: the notebooks open with the `quantlab` kernel (their metadata names
+# it; new notebooks default to it); the server listens on the loopback interface only
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+		--ServerApp.root_dir=notebooks --MappingKernelManager.default_kernel_name=quantlab \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 lint: setup
 	$(BIN)/ruff check quantlab tests benchmarks scripts

@@ -138,3 +138,82 @@ def test_load_refuses_nat_bounds():
 
     with pytest.raises(InvalidParameterError, match="`start` of load"):
         qd.load("aapl", start="NaT")
+
+
+# ---------------------------------------------------------------------------- first use
+
+HEAVY = ("plotly", "ccxt", "cvxpy", "vectorbt", "papermill", "scipy", "numba", "pandas")
+
+
+def test_import_quantlab_loads_no_heavy_dependency():
+    """`import quantlab` is lazy: none of the heavy libraries is imported until a name that
+    needs it is touched (issue 15: it took 3.8 s on a fresh install)."""
+    code = ("import sys, json, quantlab; "
+            f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_lazy_names_are_the_old_objects():
+    """Every public name resolves to the object the eager __init__ bound; `ql.backtest` stays
+    the function even when the subpackage `quantlab.backtest` is imported first."""
+    code = """
+import sys
+import quantlab.backtest.sizers            # binds quantlab.backtest (the subpackage) first
+import quantlab as ql
+from quantlab.backtest.engine import backtest
+from quantlab.backtest.sweep import sweep as sweep_function
+assert ql.backtest is backtest, ql.backtest
+assert ql.sweep is sweep_function and ql.sizers is sys.modules["quantlab.backtest.sizers"]
+assert ql.ind is ql.indicators and ql.ind.sma is sys.modules["quantlab.indicators"].sma
+namespace = {}
+exec("from quantlab import *", namespace)
+missing = [n for n in ql.__all__ if n not in namespace]
+assert not missing, missing
+assert set(ql.__all__) <= set(dir(ql))
+try:
+    ql.nope
+except AttributeError as exc:
+    assert "nope" in str(exc)
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False, cwd=ROOT)
+    assert out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_warm_reports_a_failing_step_and_runs_the_others(monkeypatch, capsys):
+    from quantlab import _warm
+
+    calls: list[str] = []
+
+    def broken(df):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(_warm, "STEPS", {"a": lambda df: calls.append(f"a{len(df)}"),
+                                         "broken": broken,
+                                         "c": lambda df: calls.append("c")})
+    done = _warm.warm()
+    assert calls == ["a300", "c"]
+    assert isinstance(done["a"], float) and done["broken"] == "RuntimeError: boom"
+    assert _warm.main(["--quiet"]) == 0
+    assert "1 step(s) failed" in capsys.readouterr().err
+
+
+def test_warm_covers_every_indicator_with_its_inputs():
+    """The indicator step calls each public indicator with the inputs its signature names
+    (close, high, low, volume, x, y): none is left out by a missing input."""
+    import inspect
+
+    from quantlab import indicators
+
+    known = {"close", "open", "high", "low", "volume", "x", "y"}
+    for name in indicators.__all__:
+        func = getattr(indicators, name)
+        if inspect.ismodule(func):
+            continue
+        required = [p.name for p in inspect.signature(func).parameters.values()
+                    if p.default is inspect.Parameter.empty
+                    and p.kind is not inspect.Parameter.KEYWORD_ONLY]
+        assert set(required) <= known, (name, required)

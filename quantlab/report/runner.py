@@ -22,6 +22,7 @@ Kernel: the Jupyter kernel named ``quantlab`` (``make setup`` installs it into `
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import hashlib
 import io
@@ -29,15 +30,17 @@ import json
 import logging
 import os
 import re
+import sys
 import time
 import tokenize
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from quantlab._validate import did_you_mean
-from quantlab.errors import DataError, InvalidParameterError, ReportError
+from quantlab.errors import DataError, InvalidParameterError, QuantlabError, ReportError
 from quantlab.report.manifest import (
     MANIFEST_VERSION,
     collect_data,
@@ -56,6 +59,8 @@ __all__ = [
     "notebook_parameters",
     "validate_parameters",
     "parse_cli_value",
+    "NULL_WORDS",
+    "check_values",
     "help_notebook",
     "default_reports_dir",
     "kernel_name",
@@ -251,14 +256,21 @@ def _type_ok(spec: Parameter, value: Any) -> bool:
     return isinstance(value, _TYPES[spec.type])
 
 
+#: What a command line may write for None (YAML's nulls and Python's spelling).
+NULL_WORDS: tuple[str, ...] = ("null", "Null", "NULL", "~", "None")
+
+
 def parse_cli_value(spec: Parameter, text: str) -> Any:
     """Turn a command-line string into a value of ``spec``'s type (YAML syntax, as papermill).
 
-    A ``str`` parameter takes the text as is; ``int``/``float`` parameters try ``int()`` /
-    ``float()`` first (so ``1e4`` is a float); everything else is read with
-    ``yaml.safe_load`` (``true``, ``[a, b]``, ``{a: 1}``, ``null``), then type-checked by
-    :func:`validate_parameters`.
+    A nullable parameter (``x: str | None = ...`` or a ``None`` default) takes ``null``,
+    ``None`` or ``~`` as None, whatever its type. Otherwise a ``str`` parameter takes the text
+    as is; ``int``/``float`` parameters try ``int()`` / ``float()`` first (so ``1e4`` is a
+    float); everything else is read with ``yaml.safe_load`` (``true``, ``[a, b]``,
+    ``{a: 1}``, ``null``), then type-checked by :func:`validate_parameters`.
     """
+    if text in NULL_WORDS and (spec.nullable or spec.type == "any"):
+        return None
     if spec.type == "str":
         return text
     number = {"int": int, "float": float}.get(spec.type)
@@ -349,6 +361,144 @@ def _label(notebook: Any) -> str:
 def _as_given(notebook: Any) -> str:
     """The notebook's path as the user gave it (commands we suggest must run as printed)."""
     return str(notebook) if isinstance(notebook, str | os.PathLike) else "NOTEBOOK"
+
+
+# ---------------------------------------------------------------------------- values
+
+#: notebook_helpers functions a validation cell may call that check_values runs in-process:
+#: the ``*_setup`` functions, and these (cheap, no side effects)
+_PURE_HELPERS = ("smoke_mode",)
+
+
+class _Unknown(Exception):
+    """An expression check_values cannot evaluate without running the notebook."""
+
+
+def _helper_name(node: ast.expr) -> str | None:
+    """``nh.backtest_setup`` / ``backtest_setup`` -> its name, when notebook_helpers has it."""
+    from quantlab.report import notebook_helpers
+
+    name = node.attr if isinstance(node, ast.Attribute) else \
+        node.id if isinstance(node, ast.Name) else None
+    if name is None or not (name.endswith("_setup") or name in _PURE_HELPERS):
+        return None
+    return name if callable(getattr(notebook_helpers, name, None)) else None
+
+
+def _literal(node: ast.expr, names: dict[str, Any]) -> Any:
+    """Evaluate literals, known names and containers of them; anything else is _Unknown."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id not in names:
+            raise _Unknown(node.id)
+        return names[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _literal(node.operand, names)
+        return -value if isinstance(node.op, ast.USub) else +value
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        items = [_literal(e, names) for e in node.elts]
+        return tuple(items) if isinstance(node, ast.Tuple) else \
+            set(items) if isinstance(node, ast.Set) else items
+    if isinstance(node, ast.Dict) and None not in node.keys:
+        return {_literal(k, names): _literal(v, names)  # type: ignore[arg-type]
+                for k, v in zip(node.keys, node.values)}
+    raise _Unknown(ast.dump(node)[:40])
+
+
+def _call(node: ast.Call, names: dict[str, Any]) -> tuple[str, Any]:
+    """Run a notebook_helpers call in-process with evaluated arguments."""
+    from quantlab.report import notebook_helpers
+
+    name = _helper_name(node.func)
+    if name is None or any(isinstance(a, ast.Starred) for a in node.args) \
+            or any(k.arg is None for k in node.keywords):
+        raise _Unknown("call")
+    args = [_literal(a, names) for a in node.args]
+    kwargs = {str(k.arg): _literal(k.value, names) for k in node.keywords}
+    return name, getattr(notebook_helpers, name)(*args, **kwargs)
+
+
+def check_values(notebook: Any, resolved: dict[str, Any]) -> str | None:
+    """Run the notebook's validation cell on ``resolved`` in this process; return its name.
+
+    The report notebooks check every parameter value in one call to a
+    :mod:`quantlab.report.notebook_helpers` function named ``*_setup`` (``backtest_setup``,
+    ``sweep_setup``): fees, strategy names, ``fast < slow``, the data period. This finds that
+    call in the notebook's code (the first one), evaluates its arguments from ``resolved``
+    (names of parameters, literals, dicts and lists of them; a name first rebound by
+    ``x = nh.smoke_mode(x)`` is rebound the same way here) and calls the same function, so a
+    bad value fails in a second instead of after a kernel has started. Working directory and
+    environment are the kernel's: the notebook's folder, this process's environment.
+
+    Parameters
+    ----------
+    notebook : path or NotebookNode
+    resolved : dict
+        All parameter values (:func:`validate_parameters`).
+
+    Returns
+    -------
+    str or None
+        The function called (``"backtest_setup"``), or None when the notebook has no such
+        call or its arguments need the notebook to run (the kernel then checks them).
+
+    Raises
+    ------
+    InvalidParameterError, DataError
+        What the validation cell would raise. Other exceptions are left to the run, which
+        records them in its manifest.
+
+    Examples
+    --------
+    >>> check_values("notebooks/backtest_report.ipynb",
+    ...              validate_parameters("notebooks/backtest_report.ipynb",
+    ...                                  {"fee_bps": -1.0}))  # doctest: +SKIP
+    Traceback (most recent call last):
+    InvalidParameterError: `fee_bps` of backtest_report() must be a finite number >= 0; got -1.0.
+    """
+    nb = _read(notebook)
+    names = dict(resolved)
+    cwd = Path(notebook).resolve().parent if isinstance(notebook, str | os.PathLike) else None
+    for cell in nb.cells:
+        if cell.cell_type != "code" or "parameters" in cell.get("metadata", {}).get("tags", []):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics: what the cell binds is unknown from here on
+            return None
+        for statement in tree.body:
+            value = statement.value if isinstance(statement, ast.Assign | ast.Expr) else None
+            target = statement.targets[0].id if isinstance(statement, ast.Assign) \
+                and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name) \
+                else None
+            name = _helper_name(value.func) if isinstance(value, ast.Call) else None
+            if name is not None and isinstance(value, ast.Call) \
+                    and (name not in _PURE_HELPERS or target is not None):
+                try:
+                    with contextlib.ExitStack() as stack:
+                        if cwd is not None:
+                            stack.enter_context(contextlib.chdir(cwd))  # the kernel's cwd
+                        stack.enter_context(warnings.catch_warnings())
+                        warnings.simplefilter("ignore")  # the kernel shows them, once
+                        result = _call(value, names)[1]
+                except _Unknown:
+                    return None
+                except QuantlabError:
+                    raise
+                except Exception:  # a bug or an odd value: the run records it in a manifest
+                    return None
+                if name not in _PURE_HELPERS:
+                    return name
+                names[str(target)] = result
+                continue
+            for node in ast.walk(statement):
+                if isinstance(node, ast.Call) and _helper_name(node.func) is not None \
+                        and _helper_name(node.func) not in _PURE_HELPERS:
+                    return None  # a *_setup call inside if/for/...: only the kernel knows
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    names.pop(node.id, None)  # rebound: its value is unknown from here on
+    return None
 
 
 def help_notebook(notebook: Any) -> str:
@@ -453,6 +603,39 @@ def _error_info(exc: BaseException, notebook: Any | None) -> dict[str, Any]:
     return {"type": type(exc).__name__, "message": str(exc), "cell_index": None}
 
 
+#: File in the run folder that receives the kernel's own stdout and stderr.
+_KERNEL_LOG = "kernel.log"
+
+
+def _kernel_manager_logging_to(log: Any) -> type:
+    """A jupyter_client kernel manager whose kernel writes its stdout/stderr to ``log``.
+
+    ipykernel logs "Kernel is running over TCP without encryption" on every start and prints
+    "KeyboardInterrupt caught in kernel" to its ``sys.__stdout__`` at shutdown; both reached
+    the user's terminal, run after run. nbclient starts the kernel through this class (a
+    papermill/nbclient option), and ``start_kernel`` hands the file to ``subprocess.Popen``.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _LoggingKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            kw.setdefault("stdout", log)
+            kw.setdefault("stderr", log)
+            await super().start_kernel(**kw)
+
+    return _LoggingKernelManager
+
+
+def _keep_kernel_log(path: Path, *, failed: bool) -> bool:
+    """Delete the kernel log after a success; after a failure keep it and show it."""
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    if not failed or not text.strip():
+        path.unlink(missing_ok=True)
+        return False
+    sys.stderr.write(f"kernel output ({path}):\n{text}" + ("" if text.endswith("\n") else "\n"))
+    return True
+
+
 #: Environment variables that change what a run computes, recorded in the manifest.
 _RECORDED_ENV = ("QUANTLAB_SMOKE", "QUANTLAB_DISABLE_JIT", "QUANTLAB_DATA_DIR", "NUMBA_NUM_THREADS")
 
@@ -468,6 +651,7 @@ def run_notebook(
     exclude_input: bool = True,
     update_index: bool = True,
     extra: dict[str, Any] | None = None,
+    precheck: bool = True,
 ) -> RunResult:
     """Execute a parameterized notebook and write its report, manifest and index entry.
 
@@ -492,6 +676,10 @@ def run_notebook(
         Rebuild ``<output_dir>/index.html`` afterwards.
     extra : dict, optional
         Extra JSON-able entries stored under ``manifest["extra"]`` (pipelines put their name).
+    precheck : bool, default True
+        Run the notebook's validation cell in this process first (:func:`check_values`), so a
+        bad value (negative fees, unknown strategy, ``fast >= slow``, a start outside the
+        data) is refused in about a second, before a kernel starts.
 
     Returns
     -------
@@ -501,10 +689,18 @@ def run_notebook(
     Raises
     ------
     InvalidParameterError, DataError
-        Bad parameters or dataset, before anything runs (no run folder is created).
+        Bad parameters, dataset or parameter values, before anything runs (no run folder is
+        created).
     NotebookRunError
         A cell raised or the kernel died; the manifest (``status: "failed"``, ``error``
         with the cell) is written first and ``exc.result`` points to it.
+
+    Notes
+    -----
+    The kernel's own output (its log warnings such as "Kernel is running over TCP without
+    encryption", anything written straight to its stdout/stderr) goes to ``kernel.log`` in
+    the run folder. A successful run deletes it; a failed run keeps it (``outputs.kernel_log``
+    in the manifest) and copies it to ``sys.stderr``.
 
     Examples
     --------
@@ -522,6 +718,8 @@ def run_notebook(
         # the notebooks also read this switch: make it a parameter, so the manifest, the run
         # folder's hash and `quantlab rerun` all see a smoke run as one
         resolved["smoke"] = given["smoke"] = True
+    if precheck:
+        check_values(source_path, resolved)
     root = Path(output_dir) if output_dir is not None else default_reports_dir()
     started = _now()
     run_dir = _run_dir(root, source_path.stem, started, _params_hash(resolved))
@@ -561,22 +759,26 @@ def run_notebook(
     # papermill warns that it cannot parse annotated parameter lines and that our parameters
     # are "unknown"; they were validated above, so only its errors are worth showing
     logging.getLogger("papermill").setLevel(logging.ERROR)
-    try:
-        executed = pm.execute_notebook(
-            prepared, str(out_nb), parameters=given, kernel_name=kernel,
-            progress_bar=progress, cwd=str(source_path.resolve().parent),
-            execution_timeout=cell_timeout, log_output=False,
-            request_save_on_cell_execute=False)  # saved once at the end (and on failure)
-    except Exception as exc:  # papermill/nbclient raise many types; all end the run
-        error = exc
-        if out_nb.exists():
-            try:
-                executed = nbformat.read(str(out_nb), as_version=4)
-            except Exception:  # pragma: no cover - half-written notebook
-                executed = None
+    log_path = run_dir / _KERNEL_LOG
+    with open(log_path, "wb") as kernel_log:
+        try:
+            executed = pm.execute_notebook(
+                prepared, str(out_nb), parameters=given, kernel_name=kernel,
+                progress_bar=progress, cwd=str(source_path.resolve().parent),
+                execution_timeout=cell_timeout, log_output=False,
+                request_save_on_cell_execute=False,  # saved once at the end (and on failure)
+                kernel_manager_class=_kernel_manager_logging_to(kernel_log))
+        except Exception as exc:  # papermill/nbclient raise many types; all end the run
+            error = exc
+            if out_nb.exists():
+                try:
+                    executed = nbformat.read(str(out_nb), as_version=4)
+                except Exception:  # pragma: no cover - half-written notebook
+                    executed = None
     finished = _now()
     manifest.update(status="failed" if error else "ok", finished=finished.isoformat(),
                     duration_seconds=round(time.perf_counter() - clock, 3))
+    kept_log = _keep_kernel_log(log_path, failed=error is not None)
     if error is not None:
         manifest["error"] = _error_info(error, executed)
     if executed is not None:
@@ -594,6 +796,8 @@ def run_notebook(
             manifest["outputs"]["html"] = None
     else:
         manifest["outputs"] = {"notebook": None, "html": None}
+    if kept_log:
+        manifest["outputs"]["kernel_log"] = _KERNEL_LOG
     write_manifest(out_manifest, manifest)
     if update_index:
         from quantlab.report.index import write_index

@@ -203,3 +203,32 @@ def test_shipped_config_matches_the_notebooks():
         for combination in pipeline.combinations():
             validate_parameters(pipeline.notebook, combination)
     assert len(config.get("daily_backtest").combinations()) == 4
+
+
+def test_bad_value_in_a_pipeline_fails_that_run_before_any_kernel(tmp_path, webhook):
+    """A value the notebook's validation cell refuses (fast >= slow, a negative fee) is caught in-process
+    by the runner: the pipeline records the failure, with no run folder, and alerts."""
+    import time
+
+    url, received = webhook
+    notebook = PROJECT / "notebooks" / "backtest_report.ipynb"
+    path = write_config(tmp_path, f"""
+output_dir: out
+alert: {{webhook: "{url}"}}
+pipelines:
+  bad:
+    notebook: {notebook}
+    parameters: {{fee_bps: -1.0}}
+    grid: {{strategy_params: [{{fast: 50, slow: 20}}, {{fast: 10, slow: 20}}]}}
+""")
+    config = P.load_pipelines(path)
+    clock = time.perf_counter()
+    (outcome,) = P.run_pipelines(config, ["bad"], progress=False)
+    assert time.perf_counter() - clock < 10.0   # two refusals, no kernel start
+    assert outcome.runs == [] and len(outcome.failures) == 2
+    assert "`fast` of SmaCross() must be < slow" in outcome.failures[0]["error"]
+    assert "`fee_bps` of backtest_report() must be a finite number >= 0" in \
+        outcome.failures[1]["error"]
+    assert all(f["manifest"] is None for f in outcome.failures)
+    assert not (tmp_path / "config" / "out" / "backtest_report").exists()
+    assert received and received[0]["status"] == "failed"

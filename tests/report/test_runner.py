@@ -402,3 +402,188 @@ def test_rerun_finds_the_notebook_in_another_checkout(monkeypatch):
     assert _locate_notebook(old) == root / "tests" / "report" / "notebooks" / "tiny.ipynb"
     old["notebook"]["path"] = "/elsewhere/quantlab/notebooks/gone.ipynb"
     assert _locate_notebook(old) is None
+
+
+# ---------------------------------------------------------------------------- bug 1: null values
+
+PROJECT_NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
+BACKTEST_REPORT = PROJECT_NOTEBOOKS / "backtest_report.ipynb"
+
+
+@pytest.mark.parametrize("text", ["null", "None", "~", "Null", "NULL"])
+def test_nullable_parameter_takes_none_from_the_cli(text):
+    """Issue 15, bug 1: `-p benchmark null` (or None, ~) must set the nullable `benchmark` to
+    None, as --help-notebook advertises ("None: buy and hold"); it was the string "null"."""
+    from quantlab.report.commands import _parse_params
+
+    specs = notebook_parameters(BACKTEST_REPORT)
+    assert specs["benchmark"].nullable and specs["benchmark"].type == "str"
+    assert parse_cli_value(specs["benchmark"], text) is None
+    params = _parse_params(str(BACKTEST_REPORT), [["benchmark", text]])
+    assert params == {"benchmark": None}
+    assert validate_parameters(BACKTEST_REPORT, params)["benchmark"] is None
+    # and the notebook's own validation cell accepts it (run here, in-process)
+    from quantlab.report.runner import check_values
+
+    assert check_values(BACKTEST_REPORT, validate_parameters(BACKTEST_REPORT, params)) \
+        == "backtest_setup"
+
+
+def test_null_words_stay_text_for_parameters_that_are_not_nullable():
+    specs = notebook_parameters(BACKTEST_REPORT)
+    assert not specs["strategy"].nullable
+    assert parse_cli_value(specs["strategy"], "None") == "None"  # refused later by name
+    assert parse_cli_value(specs["rolling_window"], "~") is None  # YAML null, refused by type
+    with pytest.raises(InvalidParameterError, match="`rolling_window` .* must be of type int"):
+        validate_parameters(BACKTEST_REPORT, {"rolling_window": None})
+
+
+def test_none_from_the_cli_reaches_the_kernel(tmp_path, capsys):
+    """A real run: the kernel sees None, not the text "~"."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    cell = nbformat.v4.new_code_cell('label: str | None = "x"  # a label or None')
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells += [cell, nbformat.v4.new_code_cell(
+        "import quantlab.report as qr\nqr.record('label_is_none', label is None)")]
+    nbformat.write(nb, str(tmp_path / "nullable.ipynb"))
+    assert main(["report", str(tmp_path / "nullable.ipynb"), "-p", "label", "~", "--out",
+                 str(tmp_path / "out"), "--no-progress"]) == 0
+    (manifest,) = (tmp_path / "out").glob("nullable/*/manifest.json")
+    saved = json.loads(manifest.read_text())
+    assert saved["records"] == {"label_is_none": True}
+    assert saved["parameters_given"] == {"label": None}
+
+
+# ---------------------------------------------------------------------------- values, in-process
+
+SWEEP_REPORT = PROJECT_NOTEBOOKS / "sweep_report.ipynb"
+QUICKSTART = PROJECT_NOTEBOOKS / "01_quickstart.ipynb"
+
+BAD_VALUES = [
+    (BACKTEST_REPORT, {"fee_bps": -5.0}, InvalidParameterError, "`fee_bps` of backtest_report"),
+    (BACKTEST_REPORT, {"strategy": "SmaCros"}, InvalidParameterError, "Did you mean 'SmaCross'"),
+    (BACKTEST_REPORT, {"strategy_params": {"fast": 50, "slow": 20}}, InvalidParameterError,
+     "`fast` of SmaCross"),
+    (BACKTEST_REPORT, {"start": "2090-01-01"}, DataError, "`start` of backtest_report"),
+    (BACKTEST_REPORT, {"benchmark": "sp5000"}, DataError, "sp500"),
+    (SWEEP_REPORT, {"metric": "sharp"}, InvalidParameterError, "Did you mean 'sharpe'"),
+    (SWEEP_REPORT, {"grid": {"fats": [5, 10]}}, InvalidParameterError, "Did you mean 'fast'"),
+    (QUICKSTART, {"fast": 60, "slow": 50}, InvalidParameterError, "`fast` of SmaCross"),
+]
+
+
+def _run_validation_cell(notebook: Path, params: dict) -> BaseException | None:
+    """The oracle: the notebook's own parameters and validation cells, executed here."""
+    import os
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    namespace: dict = {}
+    cwd = Path.cwd()
+    os.chdir(notebook.parent)
+    try:
+        exec(code[0], namespace)   # the parameters cell (defaults)
+        namespace.update(params)   # what papermill injects after it
+        exec(code[1], namespace)   # the validation cell
+    except Exception as exc:
+        return exc
+    finally:
+        os.chdir(cwd)
+    return None
+
+
+@pytest.mark.parametrize("notebook, params, error, text", BAD_VALUES)
+def test_bad_values_are_refused_in_process_fast_without_a_run_folder(tmp_path, notebook, params,
+                                                                     error, text):
+    import time
+
+    expected = _run_validation_cell(notebook, params)  # also imports what the check needs
+    assert isinstance(expected, error)  # the notebook itself refuses it
+    clock = time.perf_counter()
+    with pytest.raises(error, match=text) as info:
+        run_notebook(notebook, params, output_dir=tmp_path)
+    elapsed = time.perf_counter() - clock
+    assert str(expected) in str(info.value)  # same function, same message
+    assert elapsed < 5.0, elapsed            # a kernel start alone takes 5-30 s (first: ~2.5 s)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("notebook, name", [(BACKTEST_REPORT, "backtest_setup"),
+                                            (SWEEP_REPORT, "sweep_setup"),
+                                            (QUICKSTART, "backtest_setup"),
+                                            (BUY_AND_HOLD, None), (TINY, None)])
+def test_check_values_finds_the_validation_cell(notebook, name):
+    from quantlab.report.runner import check_values
+
+    assert check_values(notebook, validate_parameters(notebook, {})) == name
+
+
+def test_check_values_passes_the_notebooks_arguments(monkeypatch):
+    """The call is the notebook's: its keyword arguments, parameters substituted, smoke
+    rebound through smoke_mode as the cell does."""
+    from quantlab.report import notebook_helpers
+    from quantlab.report.runner import check_values
+
+    seen: list[dict] = []
+    monkeypatch.setattr(notebook_helpers, "backtest_setup", lambda **kw: seen.append(kw))
+    monkeypatch.setenv("QUANTLAB_SMOKE", "1")
+    resolved = validate_parameters(QUICKSTART, {"fast": 7, "dataset": "msft"})
+    assert check_values(QUICKSTART, resolved) == "backtest_setup"
+    assert seen == [{"dataset": "msft", "strategy": "SmaCross",
+                     "strategy_params": {"fast": 7, "slow": 50}, "fee_bps": 10.0,
+                     "smoke": True}]
+
+
+def test_check_values_leaves_what_it_cannot_evaluate_to_the_kernel():
+    from quantlab.report.runner import check_values
+
+    def notebook(*sources: str) -> nbformat.NotebookNode:
+        nb = _notebook("fee = -1.0  # fee")
+        nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
+        return nb
+
+    call = "nh.backtest_setup(fee_bps=fee)"
+    with pytest.raises(InvalidParameterError, match="fee_bps"):
+        check_values(notebook(call), {"fee": -1.0})
+    assert check_values(notebook("fee = abs(fee)", call), {"fee": -1.0}) is None   # rebound
+    assert check_values(notebook("if True:\n    " + call), {"fee": -1.0}) is None  # nested
+    assert check_values(notebook("%time x = 1", call), {"fee": -1.0}) is None      # magic
+    assert check_values(notebook("nh.backtest_setup(fee_bps=float(fee))"), {"fee": -1.0}) is None
+
+
+def test_cli_refuses_a_bad_value_fast_with_exit_2(tmp_path):
+    """The whole command in a fresh process (imports included): well under a kernel start."""
+    import time
+
+    clock = time.perf_counter()
+    done = subprocess.run([str(Path(sys.executable).parent / "quantlab"), "report",
+                           str(BACKTEST_REPORT), "-p", "fee_bps", "-5", "--out", str(tmp_path)],
+                          capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - clock
+    assert done.returncode == 2, done.stderr
+    assert "`fee_bps` of backtest_report() must be a finite number >= 0; got -5.0" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert elapsed < 20.0, elapsed  # measured 9-15 s on a loaded 2-core machine: not profiled yet
+
+
+# ---------------------------------------------------------------------------- kernel output
+
+def test_kernel_log_noise_is_hidden_on_success(ok_run, capfd):
+    """ok_run ran in this process: nothing of the kernel's log reached the terminal, and the
+    run folder keeps no log."""
+    capfd.readouterr()
+    run = run_notebook(TINY, {"x": 2}, output_dir=ok_run.run_dir.parents[1], update_index=False)
+    err = capfd.readouterr().err
+    assert "without encryption" not in err and "KeyboardInterrupt" not in err
+    assert not (run.run_dir / "kernel.log").exists()
+    assert "kernel_log" not in run.manifest["outputs"]
+
+
+def test_kernel_log_is_kept_and_shown_on_failure(failed_manifest, capfd):
+    code, path = failed_manifest
+    manifest = json.loads(path.read_text())
+    assert manifest["outputs"]["kernel_log"] == "kernel.log"
+    log = (path.parent / "kernel.log").read_text()
+    assert "[IPKernelApp]" in log   # ipykernel's start-up warning, kept for the post-mortem
