@@ -25,6 +25,7 @@ import ast
 import contextlib
 import copy
 import hashlib
+import importlib
 import io
 import json
 import logging
@@ -374,15 +375,31 @@ class _Unknown(Exception):
     """An expression check_values cannot evaluate without running the notebook."""
 
 
-def _helper_name(node: ast.expr) -> str | None:
-    """``nh.backtest_setup`` / ``backtest_setup`` -> its name, when notebook_helpers has it."""
-    from quantlab.report import notebook_helpers
+#: Modules holding the report notebooks' ``*_setup`` functions (beside notebook_helpers).
+_SETUP_MODULES = ("quantlab.report.notebook_helpers", "quantlab.report.regime_risk",
+                  "quantlab.report.walkforward_setup")
 
+
+def _helper(name: str) -> Any:
+    """The setup (or pure) helper called ``name`` in :data:`_SETUP_MODULES`, or None."""
+    for module_name in _SETUP_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        found = getattr(module, name, None)
+        if callable(found):
+            return found
+    return None
+
+
+def _helper_name(node: ast.expr) -> str | None:
+    """``nh.backtest_setup`` / ``regime_risk_setup`` -> its name, when a setup module has it."""
     name = node.attr if isinstance(node, ast.Attribute) else \
         node.id if isinstance(node, ast.Name) else None
     if name is None or not (name.endswith("_setup") or name in _PURE_HELPERS):
         return None
-    return name if callable(getattr(notebook_helpers, name, None)) else None
+    return name if _helper(name) is not None else None
 
 
 def _literal(node: ast.expr, names: dict[str, Any]) -> Any:
@@ -407,24 +424,22 @@ def _literal(node: ast.expr, names: dict[str, Any]) -> Any:
 
 
 def _call(node: ast.Call, names: dict[str, Any]) -> tuple[str, Any]:
-    """Run a notebook_helpers call in-process with evaluated arguments."""
-    from quantlab.report import notebook_helpers
-
+    """Run a setup-helper call in-process with evaluated arguments."""
     name = _helper_name(node.func)
     if name is None or any(isinstance(a, ast.Starred) for a in node.args) \
             or any(k.arg is None for k in node.keywords):
         raise _Unknown("call")
     args = [_literal(a, names) for a in node.args]
     kwargs = {str(k.arg): _literal(k.value, names) for k in node.keywords}
-    return name, getattr(notebook_helpers, name)(*args, **kwargs)
+    return name, _helper(name)(*args, **kwargs)
 
 
 def check_values(notebook: Any, resolved: dict[str, Any]) -> str | None:
     """Run the notebook's validation cell on ``resolved`` in this process; return its name.
 
-    The report notebooks check every parameter value in one call to a
-    :mod:`quantlab.report.notebook_helpers` function named ``*_setup`` (``backtest_setup``,
-    ``sweep_setup``): fees, strategy names, ``fast < slow``, the data period. This finds that
+    The report notebooks check every parameter value in one call to a function named
+    ``*_setup`` of :data:`_SETUP_MODULES` (``backtest_setup``, ``sweep_setup``,
+    ``regime_risk_setup``): fees, strategy names, ``fast < slow``, the data period. This finds that
     call in the notebook's code (the first one), evaluates its arguments from ``resolved``
     (names of parameters, literals, dicts and lists of them; a name first rebound by
     ``x = nh.smoke_mode(x)`` is rebound the same way here) and calls the same function, so a

@@ -460,6 +460,7 @@ def test_none_from_the_cli_reaches_the_kernel(tmp_path, capsys):
 
 SWEEP_REPORT = PROJECT_NOTEBOOKS / "sweep_report.ipynb"
 QUICKSTART = PROJECT_NOTEBOOKS / "01_quickstart.ipynb"
+REGIME_RISK = PROJECT_NOTEBOOKS / "regime_risk_report.ipynb"
 
 BAD_VALUES = [
     (BACKTEST_REPORT, {"fee_bps": -5.0}, InvalidParameterError, "`fee_bps` of backtest_report"),
@@ -471,6 +472,9 @@ BAD_VALUES = [
     (SWEEP_REPORT, {"metric": "sharp"}, InvalidParameterError, "Did you mean 'sharpe'"),
     (SWEEP_REPORT, {"grid": {"fats": [5, 10]}}, InvalidParameterError, "Did you mean 'fast'"),
     (QUICKSTART, {"fast": 60, "slow": 50}, InvalidParameterError, "`fast` of SmaCross"),
+    (REGIME_RISK, {"regime_model": "hmmm"}, InvalidParameterError, "Did you mean 'hmm'"),
+    (REGIME_RISK, {"var_methods": ["historicl"]}, InvalidParameterError, "Did you mean 'historical'"),
+    (REGIME_RISK, {"states": [2]}, InvalidParameterError, "`states` of regime_risk_report"),
 ]
 
 
@@ -513,6 +517,7 @@ def test_bad_values_are_refused_in_process_fast_without_a_run_folder(tmp_path, n
 @pytest.mark.parametrize("notebook, name", [(BACKTEST_REPORT, "backtest_setup"),
                                             (SWEEP_REPORT, "sweep_setup"),
                                             (QUICKSTART, "backtest_setup"),
+                                            (REGIME_RISK, "regime_risk_setup"),
                                             (BUY_AND_HOLD, None), (TINY, None)])
 def test_check_values_finds_the_validation_cell(notebook, name):
     from quantlab.report.runner import check_values
