@@ -33,6 +33,7 @@ __all__ = [
     "as_float_array",
     "wrap_like",
     "check_aligned",
+    "check_sorted_index",
     "check_ohlcv",
     "OHLCV",
 ]
@@ -260,6 +261,41 @@ def check_aligned(caller: str, **inputs: Any) -> None:
                     f"`{other}` of {caller}() must have the same index as `{first}`; "
                     "the indexes differ. Align them with .reindex() or pd.concat(..., join='inner')."
                 )
+
+
+def check_sorted_index(name: str, data: Any, *, caller: str) -> None:
+    """Refuse a Series/DataFrame whose DatetimeIndex is not sorted in increasing time.
+
+    An unsorted index would make every rolling or recursive computation read later bars as
+    earlier ones (look-ahead). Other inputs (ndarray, non-datetime index) pass unchecked.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.Series([1.0, 2.0], index=pd.to_datetime(["2024-01-02", "2024-01-01"]))
+    >>> check_sorted_index("close", s, caller="sma")
+    Traceback (most recent call last):
+    ...
+    quantlab.errors.DataError: `close` of sma() must be sorted by time (increasing DatetimeIndex); got an unsorted index (2024-01-01 00:00:00 after 2024-01-02 00:00:00). Sort it with .sort_index() first.
+    """
+    index = getattr(data, "index", None)
+    if not isinstance(index, pd.DatetimeIndex) or index.is_monotonic_increasing:
+        return
+    values = index.asi8
+    row = int(np.argmax(values[1:] < values[:-1])) + 1
+    raise DataError(message(name, caller, "sorted by time (increasing DatetimeIndex)",
+                            _Raw(f"an unsorted index ({index[row]} after {index[row - 1]})"),
+                            "Sort it with .sort_index() first."))
+
+
+class _Raw:
+    """A value shown in a message as its text (no quotes)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 def check_ohlcv(

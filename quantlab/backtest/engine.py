@@ -3,6 +3,7 @@ the decision step over every bar (:func:`~quantlab.backtest.kernels.run_nb`) -> 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +16,8 @@ from quantlab.backtest.config import OPTION_PARTS, BacktestConfig
 from quantlab.backtest.result import BacktestResult
 from quantlab.backtest.simulation import prepare_simulation
 from quantlab.backtest.sizers import FixedFraction, _Kernel, apply_sizer
-from quantlab.errors import DataError, InvalidParameterError
+from quantlab.errors import DataError, InvalidParameterError, WarmupWarning
+from quantlab.strategy.base import as_exposure, check_instance
 
 __all__ = ["backtest", "OPTIONS", "UNSET"]
 
@@ -63,7 +65,8 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /,
         Normalized OHLCV (one asset) or a frame with (field, symbol) MultiIndex columns
         (several assets sharing one cash account). Prices must be finite and > 0.
     strategy_or_signals : Strategy, Series, DataFrame, tuple or dict
-        * a strategy (anything with ``.signal(data)`` and ``.warmup``): its target exposure;
+        * a strategy instance (anything with ``.signal(data)`` and ``.warmup``): its target
+          exposure (a boolean signal reads True = 1, long, False = 0, flat);
         * a Series (one asset) / DataFrame (columns = symbols) of target exposures in
           [-1, 1], NaN = hold the current position;
         * ``(entries, exits)`` or ``(entries, exits, short_entries, short_exits)`` boolean
@@ -131,10 +134,17 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /,
     Raises
     ------
     InvalidParameterError
-        An option out of range (naming it, the constraint and the value), an empty window.
+        An option out of range (naming it, the constraint and the value), an empty window,
+        a strategy class instead of an instance (``SmaCross`` for ``SmaCross()``).
     DataError
         Malformed data (NaN or non-positive prices, bad index), signals or targets that do
         not align with the data, targets outside [-1, 1].
+
+    Warns
+    -----
+    WarmupWarning
+        The warm-up covers every bar to the end of the evaluation window: no order can be
+        decided (0 trades, undefined ratios).
 
     Notes
     -----
@@ -210,6 +220,11 @@ def backtest(data: pd.DataFrame, strategy_or_signals: Any = None, /,
         inputs = {"entries": _frame(le, index, symbols), "exits": _frame(lx, index, symbols),
                   "short_entries": _frame(se, index, symbols),
                   "short_exits": _frame(sx, index, symbols)}
+    if warmup_bars > sim.t1:  # no bar left to decide at: 0 trades, NaN ratios
+        warnings.warn(f"backtest() has {sim.t1 + 1} bars (to {index[sim.t1]}) but a warm-up of "
+                      f"{warmup_bars} bars, so no order can be decided: 0 trades and undefined "
+                      "ratios. Pass more history or a strategy with a shorter warm-up.",
+                      WarmupWarning, stacklevel=2)
     sin = sim.sizer_inputs(np.asarray(target), sizer_inputs)
     out = sim.run(np.ascontiguousarray(target, dtype=np.float64), flags, warmup_bars, sin)
     t0, t1 = sim.t0, sim.t1
@@ -289,9 +304,10 @@ def _resolve_source(obj: Any, sig_opts: dict[str, Any],
         raise InvalidParameterError(message("entries", _CALLER,
                                             "omitted when strategy_or_signals is given",
                                             "both", "Pass the signals one way only."))
+    check_instance(obj, "strategy_or_signals", caller=_CALLER)  # SmaCross, not SmaCross()
     if _is_strategy(obj):
         warmup = check_int("warmup", obj.warmup, caller=_CALLER, minimum=0)
-        return ("target", obj.signal(frame)), warmup
+        return ("target", as_exposure(obj.signal(frame))), warmup  # bool signal: {0, 1}
     if isinstance(obj, tuple | list):
         if len(obj) not in (2, 4):
             raise InvalidParameterError(message("strategy_or_signals", _CALLER,

@@ -15,12 +15,25 @@ Every indicator is one numba kernel over 1-D float64 arrays that **carries its s
   the same arithmetic in the same order, which is why streaming equals batch on every prefix.
 * Kernels write NaN where the indicator is undefined and never raise.
 
-NaN policy (documented in every indicator)
-------------------------------------------
-* Window indicators follow pandas ``rolling(window, min_periods=window)``: a NaN input makes
-  every window containing it NaN; output resumes once the NaN has left the window.
+NaN and ±inf policy (documented in every indicator)
+---------------------------------------------------
+* Window indicators follow pandas ``rolling(window, min_periods=window)``, which treats ±inf
+  as NaN: a NaN or ±inf input makes every window containing it NaN, and the output resumes,
+  equal to the clean value, once it has left the window. Running sums count such inputs
+  instead of adding them (an inf added and later subtracted would leave NaN for ever).
+  Rolling max/min kernels (donchian, aroon, willr's and stoch's extremes) take ±inf as an
+  extreme like any other value (as TA-Lib) and forget it when it leaves the window.
 * Recursive indicators (EMA, Wilder smoothing, ...) skip NaN bars: the output is NaN at that bar
   and the state is left unchanged, which equals computing on ``x.dropna()`` and reindexing.
+  ±inf is not skipped: it enters the recursion as a value, as in TA-Lib, so the smoothed
+  indicators (EMA, DEMA, TEMA, TRIX, KAMA, MACD, APO/PPO, RSI, CMO, ATR, NATR, Keltner, the DMI
+  family, AD, ADOSC, VWAP) are NaN or ±inf from that bar on, for ever (re-seeding would silently
+  hide a data error). Indicators that only compare an input (SAR's extremes, OBV's price
+  direction, SuperTrend's flips) keep going, shifted by it. Clean the data first
+  (``quantlab.data.validate`` / ``clean``), or turn ±inf into NaN
+  (``x.replace([np.inf, -np.inf], np.nan)``) to have those bars skipped.
+* The input's DatetimeIndex, if any, must be sorted: an unsorted index raises DataError
+  (each value would otherwise read later bars as earlier ones).
 
 Input/output types
 ------------------
@@ -44,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from quantlab._jit import num_threads
-from quantlab._validate import as_float_array, check_aligned, check_int, message
+from quantlab._validate import as_float_array, check_aligned, check_int, check_sorted_index, message
 from quantlab.errors import InvalidParameterError
 
 __all__ = ["Spec", "compute", "compute_rows", "Stream", "window_list"]
@@ -128,6 +141,8 @@ def compute(spec: Spec, inputs: dict[str, Any], params: dict[str, Any]) -> Any:
     list of windows.
     """
     names = list(inputs)
+    for k in names:  # an unsorted time index would feed later bars in as earlier ones
+        check_sorted_index(k, inputs[k], caller=spec.name)
     if len(names) > 1:
         check_aligned(spec.name, **inputs)
     template = inputs[names[0]]

@@ -7,10 +7,21 @@ import numpy as np
 from quantlab._jit import njit
 
 __all__ = [
+    "nonfinite_nb",
     "rolling_max_min_nb",
     "rolling_max_min_state_size",
     "rolling_argmax_argmin_nb",
 ]
+
+
+@njit
+def nonfinite_nb(v):  # pragma: no cover - numba
+    """True when ``v`` is NaN or ±inf (``v - v`` is exactly 0.0 only for a finite ``v``).
+
+    Running-sum kernels count such inputs instead of adding them: an inf added to a running
+    sum and later subtracted leaves NaN for ever (inf - inf), where pandas' rolling recovers.
+    """
+    return v - v != 0.0
 
 
 _DIRECT_MAX = 8  # windows up to this length are scanned directly by rolling_argmax_argmin_nb

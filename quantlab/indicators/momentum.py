@@ -23,7 +23,11 @@ from quantlab._jit import njit
 from quantlab._validate import check_int, message
 from quantlab.errors import InvalidParameterError
 from quantlab.indicators._api import Spec, Stream, compute, window_list
-from quantlab.indicators._rolling import rolling_max_min_nb, rolling_max_min_state_size
+from quantlab.indicators._rolling import (
+    nonfinite_nb,
+    rolling_max_min_nb,
+    rolling_max_min_state_size,
+)
 from quantlab.indicators.overlap import ema_nb, sma_nb
 
 __all__ = [
@@ -35,6 +39,7 @@ __all__ = [
 
 _CHUNK = 4096  # bars per block in kernels that need temporary arrays (kept in cache)
 _PPO_ZERO = 1e-14  # TA-Lib 0.8.1's TA_IS_ZERO threshold as measured on PPO
+_ULTOSC_BAD = 2.0**26  # ULTOSC's flag of a bad term: above any count of TR != 0 terms
 _REL_EQ = 1e-14  # TA-Lib 0.8.1's relative equality (measured): MFI |a-b| <= 1e-14 (|a|+|b|), CCI 1e-14 max
 
 
@@ -43,7 +48,8 @@ _REL_EQ = 1e-14  # TA-Lib 0.8.1's relative equality (measured): MFI |a-b| <= 1e-
 def wilder_osc_nb(x, window, cmo, state, out):  # pragma: no cover - numba
     """float64[:] -> out float64[:]; RSI (``cmo=False``) or CMO (``cmo=True``): Wilder-smoothed
     gains/losses seeded with the simple mean of the first `window` changes (TA-Lib); first value
-    at the `window`-th change. NaN bars skipped (equals computing on dropna()). Equals talib.RSI
+    at the `window`-th change. NaN bars skipped (equals computing on dropna()); ±inf enters the
+    averages (every later output NaN; TA-Lib never recovers either). Equals talib.RSI
     / talib.CMO; 0 where average gain + loss is 0.
 
     state: [valid values seen, previous value, average gain, average loss].
@@ -225,9 +231,10 @@ def willr_nb(high, low, close, window, state, out):  # pragma: no cover - numba
 def cci_nb(high, low, close, window, state, out):  # pragma: no cover - numba
     """float64[:] x3 -> out; (tp - mean) / (0.015 * mean|tp - mean|) of the typical price
     tp = (h + l + c) / 3 over `window` bars (mean and mean absolute deviation recomputed exactly
-    each bar, TA-Lib's method); 0 when the MAD is 0 or tp equals the mean up to 1e-14 relative. Window NaN policy. Equals talib.CCI.
+    each bar, TA-Lib's method); 0 when the MAD is 0 or tp equals the mean up to 1e-14 relative.
+    Window NaN policy, ±inf counting as NaN. Equals talib.CCI on finite input.
 
-    state: [bars seen, NaNs in window, ring(window) of typical prices].
+    state: [bars seen, non-finite typical prices in window, ring(window) of typical prices].
     """
     seen = int(state[0])
     nans = int(state[1])
@@ -235,9 +242,9 @@ def cci_nb(high, low, close, window, state, out):  # pragma: no cover - numba
     for i in range(close.shape[0]):
         tp = (high[i] + low[i] + close[i]) / 3.0
         pos = seen % window
-        if seen >= window and buf[pos] != buf[pos]:
+        if seen >= window and nonfinite_nb(buf[pos]):
             nans -= 1
-        if tp != tp:
+        if nonfinite_nb(tp):
             nans += 1
         buf[pos] = tp
         seen += 1
@@ -345,18 +352,25 @@ def mfi_nb(high, low, close, volume, window, state, out):  # pragma: no cover - 
     """float64[:] x4 -> out; 100 * positive / (positive + negative) money flow over the last
     `window` typical-price changes (flow = tp * volume, signed by the change of tp, a change
     within 1e-14 (|tp| + |prev tp|) counting as none; 0 when both sums are 0; clipped to
-    [0, 100] against running-sum residues: all as TA-Lib 0.8). Window NaN policy (a NaN bar spoils the flows at t and t+1). Equals talib.MFI.
+    [0, 100] against running-sum residues: all as TA-Lib 0.8). Window NaN policy, ±inf counting
+    as NaN (a bad bar spoils the flows at t and t+1; output resumes once they have left).
+    Equals talib.MFI on finite input. A sum whose window holds no non-zero flow is read as
+    exactly 0, so a window of zero volume or constant prices gives 0, as TA-Lib, not the
+    residue of the flows that left.
 
-    state: [bars seen, previous tp, positive sum, negative sum, NaN flows in window,
-    ring(window) positive flows, ring(window) negative flows].
+    state: [bars seen, previous tp, positive sum, negative sum, bad flows in window, non-zero
+    positive flows in window, non-zero negative flows in window, ring(window) positive flows,
+    ring(window) negative flows].
     """
     seen = int(state[0])
     prev = state[1]
     pos_sum = state[2]
     neg_sum = state[3]
     nans = int(state[4])
-    ring_p = state[5 : 5 + window]
-    ring_n = state[5 + window :]
+    n_pos = int(state[5])
+    n_neg = int(state[6])
+    ring_p = state[7 : 7 + window]
+    ring_n = state[7 + window :]
     for i in range(close.shape[0]):
         tp = (high[i] + low[i] + close[i]) / 3.0
         if seen == 0:
@@ -367,27 +381,33 @@ def mfi_nb(high, low, close, volume, window, state, out):  # pragma: no cover - 
         f = seen - 1  # index of this flow
         slot = f % window
         d = tp - prev
+        mf = tp * volume[i]
+        bad = nonfinite_nb(d) or nonfinite_nb(mf)  # before the test below: |-inf| <= inf
         if abs(d) <= _REL_EQ * (abs(tp) + abs(prev)):  # TA-Lib 0.8: "unchanged" up to rounding
             d = 0.0
         prev = tp
-        mf = tp * volume[i]
         if f >= window:  # the flow leaving the window
             old_p = ring_p[slot]
+            old_n = ring_n[slot]
             if old_p != old_p:
                 nans -= 1
             else:
                 pos_sum -= old_p
-                neg_sum -= ring_n[slot]
-        if d != d or mf != mf:
+                neg_sum -= old_n
+                n_pos -= np.int64(old_p != 0.0)
+                n_neg -= np.int64(old_n != 0.0)
+        if bad:
             nans += 1
             ring_p[slot] = np.nan
             ring_n[slot] = np.nan
         elif d < 0.0:
             neg_sum += mf
+            n_neg += np.int64(mf != 0.0)
             ring_n[slot] = mf
             ring_p[slot] = 0.0
         elif d > 0.0:
             pos_sum += mf
+            n_pos += np.int64(mf != 0.0)
             ring_p[slot] = mf
             ring_n[slot] = 0.0
         else:
@@ -397,20 +417,25 @@ def mfi_nb(high, low, close, volume, window, state, out):  # pragma: no cover - 
         if f + 1 < window or nans > 0:
             out[i] = np.nan
             continue
-        s = pos_sum + neg_sum
-        r = 100.0 * (pos_sum / s) if s != 0.0 else 0.0
+        ps = pos_sum if n_pos != 0 else 0.0  # no flow left in the window: 0, not a residue
+        ns = neg_sum if n_neg != 0 else 0.0
+        s = ps + ns
+        r = 100.0 * (ps / s) if s != 0.0 else 0.0
         out[i] = 0.0 if r < 0.0 else (100.0 if r > 100.0 else r)  # running-sum residue, TA-Lib 0.8
     state[0] = seen
     state[1] = prev
     state[2] = pos_sum
     state[3] = neg_sum
     state[4] = nans
+    state[5] = n_pos
+    state[6] = n_neg
 
 
 @njit
 def _ultosc_term(h, lo, c, prev):  # pragma: no cover - numba
-    """(BP, TR, 0.0) of one bar, or (0.0, 0.0, 1.0) when either is NaN (BP and TR are dropped
-    together; a NaN close spoils the terms of bars t and t+1)."""
+    """(BP, TR, flag) of one bar: flag 1.0 when TR != 0 else 0.0; or (0.0, 0.0, _ULTOSC_BAD)
+    when either is NaN or ±inf (BP and TR are dropped together; a bad close spoils the terms
+    of bars t and t+1). Summed over a window, the flags count both kinds exactly."""
     true_low = lo if lo < prev else prev
     bp = c - true_low
     tr = h - lo
@@ -418,8 +443,8 @@ def _ultosc_term(h, lo, c, prev):  # pragma: no cover - numba
     tr = tmp if tmp > tr else tr
     tmp = abs(prev - lo)
     tr = tmp if tmp > tr else tr
-    bad = (bp != bp) | (tr != tr) | (lo != lo) | (prev != prev)
-    return (0.0, 0.0, 1.0) if bad else (bp, tr, 0.0)
+    bad = nonfinite_nb(bp) | nonfinite_nb(tr) | (lo != lo) | (prev != prev)  # ±inf as NaN
+    return (0.0, 0.0, _ULTOSC_BAD) if bad else (bp, tr, 1.0 if tr != 0.0 else 0.0)
 
 
 @njit
@@ -468,7 +493,7 @@ def _ultosc_block_nb(high, low, close, window1, window2, window3, state, out):  
     b2 = state[5]
     a3 = state[6]
     b3 = state[7]
-    n1 = state[8]  # NaN terms in each window (small integers, exact as floats)
+    n1 = state[8]  # Σ flags per window: _ULTOSC_BAD x bad terms + terms with TR != 0 (exact)
     n2 = state[9]
     n3 = state[10]
     start = 0
@@ -522,12 +547,14 @@ def _ultosc_block_nb(high, low, close, window1, window2, window3, state, out):  
         a3 = (a3 - old3_a[i]) + a
         b3 = (b3 - old3_b[i]) + b
         n3 += f - old3_f[i]
+        # n_k = 0: no true range in window k, so its Σ TR is exactly 0 (the term is dropped),
+        # not a running-sum residue; n_k >= _ULTOSC_BAD: a bad term in it
         sa1[i] = a1
-        sb1[i] = np.nan if (t0 + i + 1 < p3) | (n1 + n2 + n3 > 0.0) else b1
+        sb1[i] = np.nan if (t0 + i + 1 < p3) | (n3 >= _ULTOSC_BAD) else (b1 if n1 != 0.0 else 0.0)
         sa2[i] = a2
-        sb2[i] = b2
+        sb2[i] = b2 if n2 != 0.0 else 0.0
         sa3[i] = a3
-        sb3[i] = b3
+        sb3[i] = b3 if n3 != 0.0 else 0.0
     _ultosc_out_nb(sa1, sb1, sa2, sb2, sa3, sb3, out[start:])
     state[0] = seen + n
     if n > 0:
@@ -550,11 +577,16 @@ def _ultosc_block_nb(high, low, close, window1, window2, window3, state, out):  
 def ultosc_nb(high, low, close, window1, window2, window3, state, out):  # pragma: no cover - numba
     """float64[:] x3 -> out; 100 (4 A1 + 2 A2 + A3) / 7 with A_k = Σ BP / Σ TR over the k-th
     shortest window (TA-Lib sorts the windows), BP = close - min(low, prev close), TR = TA-Lib's
-    true range; a term is dropped when its Σ TR is 0. Window NaN policy. Equals talib.ULTOSC.
+    true range; a term is dropped when its Σ TR is 0. Window NaN policy, ±inf counting as NaN.
+    Equals talib.ULTOSC on finite input.
 
-    state: [bars seen, prev close, a1, b1, a2, b2, a3, b3, NaN terms in each window (3), then
+    A window whose true ranges are all 0 has its Σ TR read as exactly 0 (its term dropped), not
+    as the running sum's residue, so flat bars give 0 like TA-Lib.
+
+    state: [bars seen, prev close, a1, b1, a2, b2, a3, b3, Σ flags in each window (3: bad
+    terms x _ULTOSC_BAD + terms with TR != 0), then
     the last `longest` terms oldest first (0 before the first): BP, TR (both 0 for a NaN term)
-    and NaN flags (1.0 for a NaN term)].
+    and flags (_ULTOSC_BAD for a bad term, else 1.0 where TR != 0)].
     """
     n = close.shape[0]
     for a in range(0, n, _CHUNK):  # cache-sized blocks for the temporaries
@@ -796,7 +828,7 @@ ROC_SPEC = Spec("roc", roc_nb, ("close",), ("window",), lambda window: 1 + windo
 ROCP_SPEC = Spec("rocp", rocp_nb, ("close",), ("window",), lambda window: 1 + window)
 ROCR_SPEC = Spec("rocr", rocr_nb, ("close",), ("window",), lambda window: 1 + window)
 ROCR100_SPEC = Spec("rocr100", rocr100_nb, ("close",), ("window",), lambda window: 1 + window)
-MFI_SPEC = Spec("mfi", mfi_nb, (*_HLC, "volume"), ("window",), lambda window: 5 + 2 * window)
+MFI_SPEC = Spec("mfi", mfi_nb, (*_HLC, "volume"), ("window",), lambda window: 7 + 2 * window)
 ULTOSC_SPEC = Spec(
     "ultosc",
     ultosc_nb,
@@ -927,8 +959,11 @@ def rsi(close: Any, window: int | list[int] = 14) -> Any:
     the simple means of the first ``window`` changes (bars 1..window), then Wilder-smoothed,
     AG_t = AG_{t-1} (n-1)/n + U_t / n; RSI = 100 AG / (AG + AL) (Wilder 1978, *New Concepts in
     Technical Trading Systems*). 0 where AG + AL = 0 (a constant series), as TA-Lib.
-    NaN bars are skipped (equals ``rsi(x.dropna())`` reindexed). Shorter input than
-    ``window + 1``: all NaN. Integer input is converted to float64.
+    NaN bars are skipped (equals ``rsi(x.dropna())`` reindexed). A ±inf input is not skipped:
+    it enters Wilder's averages, so every later output is NaN (TA-Lib's RSI is stuck at 0 for
+    ever: neither recovers); replace ±inf with NaN
+    first to skip such bars. Shorter input than ``window + 1``: all NaN. Integer input is
+    converted to float64.
 
     Examples
     --------
@@ -1330,8 +1365,10 @@ def mfi(high: Any, low: Any, close: Any, volume: Any, window: int | list[int] = 
     ``window`` changes (Quong & Soudack 1989). As TA-Lib 0.8: a change smaller than
     1e-14 (|TP_t| + |TP_(t-1)|) counts as unchanged (rounding noise), the sums are running sums
     and the result is clipped to [0, 100] (their residues), and it is 0 when both sums are 0 (a
-    constant series). NaN policy: pandas rolling windows over the flows (a NaN bar spoils the flows of
-    bars t and t+1).
+    constant series). A sum whose window holds no non-zero flow is exactly 0 (not the residue
+    of the flows that left): zero volume or constant prices give 0, as TA-Lib. NaN policy:
+    pandas rolling windows over the flows, ±inf counting as NaN (a bad bar spoils the flows of
+    bars t and t+1; the output resumes once they have left the window).
 
     Examples
     --------

@@ -10,6 +10,7 @@ import numpy as np
 from quantlab._jit import njit
 from quantlab._validate import check_int
 from quantlab.indicators._api import Spec, Stream, compute, window_list
+from quantlab.indicators._rolling import nonfinite_nb
 
 __all__ = [
     "sma",
@@ -47,9 +48,13 @@ __all__ = [
 @njit
 def sma_nb(x, window, state, out):  # pragma: no cover - numba
     """float64[:] -> out float64[:]; NaN until `window` valid values; NaN policy of pandas
-    rolling(window).mean(). Equals talib.SMA on NaN-free input.
+    rolling(window).mean(), ±inf counting as NaN (as pandas: every window holding one is NaN,
+    output resumes once it has left). Equals talib.SMA on finite input (the same running sum,
+    so a window of identical values gives that value up to the sum's rounding, ~1e-16
+    relative, as TA-Lib; an exact equal-run test was measured to cost 35% here).
 
-    state: [bars seen, running sum, NaNs in window, ring buffer of the last `window` inputs].
+    state: [bars seen, running sum of the finite inputs in the window, non-finite inputs in
+    the window, ring buffer of the last `window` inputs].
     """
     n = x.shape[0]
     seen = int(state[0])
@@ -62,21 +67,21 @@ def sma_nb(x, window, state, out):  # pragma: no cover - numba
         v = x[i]
         k = seen + i
         old = buf[k % window] if k >= window else 0.0
-        v_nan = v != v
-        old_nan = old != old
-        nans += np.int64(v_nan) - np.int64(old_nan)
-        total += (0.0 if v_nan else v) - (0.0 if old_nan else old)
+        v_bad = nonfinite_nb(v)
+        old_bad = nonfinite_nb(old)
+        nans += np.int64(v_bad) - np.int64(old_bad)
+        total += (0.0 if v_bad else v) - (0.0 if old_bad else old)
         out[i] = total * inv if (k + 1 >= window and nans == 0) else np.nan
-    # Steady state: branch-free NaN bookkeeping, over views (numba's range(head, n) loop was
+    # Steady state: branch-free bookkeeping, over views (numba's range(head, n) loop was
     # measured ~1.5x slower than range(m)): xs[j] = x[i], gs[j] = x[i - window], os[j] = out[i].
     xs, gs, os = x[head:], x[: max(0, n - window)], out[head:]
     for j in range(xs.shape[0]):
         v = xs[j]
         old = gs[j]
-        v_nan = v != v
-        old_nan = old != old
-        nans += np.int64(v_nan) - np.int64(old_nan)
-        total += (0.0 if v_nan else v) - (0.0 if old_nan else old)
+        v_bad = nonfinite_nb(v)
+        old_bad = nonfinite_nb(old)
+        nans += np.int64(v_bad) - np.int64(old_bad)
+        total += (0.0 if v_bad else v) - (0.0 if old_bad else old)
         os[j] = total * inv if nans == 0 else np.nan
     for i in range(max(0, n - window), n):
         buf[(seen + i) % window] = x[i]
@@ -89,7 +94,8 @@ def sma_nb(x, window, state, out):  # pragma: no cover - numba
 def ema_nb(x, window, alpha, state, out):  # pragma: no cover - numba
     """float64[:] -> out float64[:]; exponential smoothing with factor `alpha`, seeded with the
     simple mean of the first `window` valid values (TA-Lib's convention: equals talib.EMA for
-    alpha = 2/(window+1), and Wilder's smoothing for alpha = 1/window). NaN bars are skipped.
+    alpha = 2/(window+1), and Wilder's smoothing for alpha = 1/window). NaN bars are skipped;
+    ±inf enters the recursion (every later output NaN or ±inf, as TA-Lib).
 
     state: [valid values seen, seed sum, previous value].
     """
@@ -150,11 +156,12 @@ def _ring_or_x(x, buf, seen, window, k):  # pragma: no cover - numba
 @njit
 def wma_nb(x, window, state, out):  # pragma: no cover - numba
     """float64[:] -> out float64[:]; linearly weighted mean (weights 1..window, newest heaviest),
-    pandas rolling(window) NaN policy; equals talib.WMA.
+    pandas rolling(window) NaN policy with ±inf counting as NaN; equals talib.WMA on finite
+    input; a window of identical values gives exactly that value.
 
     Running sums S = Σx, W = Σ w·x updated in O(1) per bar (W' = W − S + n·v), recomputed exactly
     every max(1024, 4·window) bars and after a NaN leaves the window.
-    state: [bars seen, NaNs in window, S, W, ring position (bars seen % window), bars since
+    state: [bars seen, non-finite inputs in window, S, W, ring position (bars seen % window), bars since
     recompute (-1: needed), ring(window)] where ring slot k % window holds bar k.
     """
     seen = int(state[0])
@@ -167,6 +174,13 @@ def wma_nb(x, window, state, out):  # pragma: no cover - numba
     inv_div = 2.0 / (nf * (nf + 1.0))
     every = max(1024, 4 * window)
     n = x.shape[0]
+    prev = np.nan
+    run = 0  # bars ending at the previous one equal to it (capped at window), read back from the ring
+    if seen > 0:
+        prev = buf[(seen - 1) % window]
+        run = 1
+        while run < window and run < seen and buf[(seen - 1 - run) % window] == prev:
+            run += 1
     i = 0
     while i < n:
         if i >= window and nans == 0 and 0 <= since < every:
@@ -178,11 +192,13 @@ def wma_nb(x, window, state, out):  # pragma: no cover - numba
             done = 0
             for j in range(m):
                 v = xs[j]
-                if v != v:
+                if nonfinite_nb(v):
                     break
                 weighted += nf * v - total
                 total += v - gs[j]
-                os[j] = weighted * inv_div
+                run = run + 1 if v == prev else 1
+                prev = v
+                os[j] = v if run >= window else weighted * inv_div
                 done += 1
             since += done
             i += done
@@ -191,12 +207,14 @@ def wma_nb(x, window, state, out):  # pragma: no cover - numba
         # general step: the first `window` bars of a call, NaNs, recomputes
         k = seen + i
         v = x[i]
-        if v != v:
+        if nonfinite_nb(v):
             nans += 1
         if k >= window:
             old = _ring_or_x(x, buf, seen, window, k - window)
-            if old != old:
+            if nonfinite_nb(old):
                 nans -= 1
+        run = run + 1 if v == prev else 1
+        prev = v
         if nans > 0 or k + 1 < window:
             since = -1
             out[i] = np.nan
@@ -210,12 +228,12 @@ def wma_nb(x, window, state, out):  # pragma: no cover - numba
                 weighted += w * b
                 w += 1.0
             since = 0
-            out[i] = weighted * inv_div
+            out[i] = v if run >= window else weighted * inv_div
         else:
             weighted += nf * v - total
             total += v - old
             since += 1
-            out[i] = weighted * inv_div
+            out[i] = v if run >= window else weighted * inv_div
         i += 1
     for i in range(max(0, n - window), n):
         buf[(seen + i) % window] = x[i]
@@ -441,7 +459,7 @@ def hma_nb(x, window, state, out):  # pragma: no cover - numba
 @njit
 def vwma_nb(close, volume, window, state, out):  # pragma: no cover - numba
     """float64[:] x2 -> out float64[:]; Σ close·volume / Σ volume over `window` bars, NaN where
-    Σ volume == 0; pandas rolling(window) NaN policy on close·volume.
+    Σ volume == 0; pandas rolling(window) NaN policy on close·volume, ±inf counting as NaN.
 
     Running sums recomputed exactly every `window` bars, after a NaN leaves the window and when
     Σ volume falls below 1e-3 of its peak since the last recompute.
@@ -469,9 +487,9 @@ def vwma_nb(close, volume, window, state, out):  # pragma: no cover - numba
         wrapped = pos == window
         if wrapped:
             pos = 0
-        if pv != pv:
+        if nonfinite_nb(pv):  # NaN or ±inf in close or volume (a NaN product is stored)
             nans += 1
-        if k >= window and old_pv != old_pv:
+        if k >= window and nonfinite_nb(old_pv):
             nans -= 1
         if nans > 0 or k + 1 < window:
             dirty = True
@@ -538,7 +556,10 @@ def sma(close: Any, window: int | list[int] = 30) -> Any:
     Notes
     -----
     SMA_t = (1/n) Σ_{i<n} x_{t-i}, computed with a running sum (TA-Lib's method).
-    NaN policy: pandas ``rolling(window).mean()``. Shorter input than ``window``: all NaN.
+    NaN policy: pandas ``rolling(window).mean()``, ±inf counting as NaN (as pandas): NaN while
+    it is in the window, the clean value after. A window of identical values gives that value
+    up to the running sum's rounding (~1e-16 relative, as TA-Lib). Shorter input than
+    ``window``: all NaN.
 
     Examples
     --------
@@ -569,7 +590,9 @@ def ema(close: Any, window: int | list[int] = 30) -> Any:
     -----
     After the seed this equals ``pandas.Series.ewm(span=window, adjust=False)`` started from the
     SMA seed; during warm-up pandas differs (it seeds with the first value).
-    NaN bars are skipped (output NaN, state unchanged).
+    NaN bars are skipped (output NaN, state unchanged). A ±inf input is not skipped: it enters
+    the recursion, so every later output is NaN or ±inf (TA-Lib does the same); replace ±inf
+    with NaN first to skip such bars (see :mod:`quantlab.indicators._api`).
 
     Examples
     --------

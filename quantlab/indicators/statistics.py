@@ -11,6 +11,7 @@ from quantlab._jit import njit
 from quantlab._validate import check_bool, check_int, message
 from quantlab.errors import InvalidParameterError
 from quantlab.indicators._api import Spec, Stream, compute, window_list
+from quantlab.indicators._rolling import nonfinite_nb
 
 __all__ = [
     "linearreg",
@@ -107,7 +108,7 @@ def _linreg_run_nb(y, start, base, window, mode, ready, c, s0, s1, a0, a1, out):
     p = start
     while p < size:
         k = base + p
-        if y[p] != y[p]:
+        if nonfinite_nb(y[p]):  # NaN or ±inf: every window holding it is NaN
             ready = k + window
         if k < ready:  # warm-up, or a NaN in the window: no output, no sums
             out[p - start] = np.nan
@@ -324,7 +325,7 @@ def _r2_run_nb(y, start, base, window, ready, run, c, s0, s1, q, cb, a0, a1, b2,
         k = base + p
         v = y[p]
         run_here = run + 1 if k > 0 and v == y[p - 1] else 0  # committed where the bar ends here
-        if v != v:
+        if nonfinite_nb(v):  # NaN or ±inf: every window holding it is NaN
             ready = k + window
         if k < ready:
             run = run_here
@@ -527,7 +528,7 @@ def _correl_run_nb(x, y, start, base, window, ready, sums, out):  # pragma: no c
     p = start
     while p < size:
         k = base + p
-        if x[p] != x[p] or y[p] != y[p]:
+        if nonfinite_nb(x[p]) or nonfinite_nb(y[p]):  # NaN or ±inf: its windows are NaN
             ready = k + window
         if k < ready:  # warm-up, or a NaN in the window: no output, no sums
             out[p - start] = np.nan
@@ -594,7 +595,7 @@ def _correl_run_nb(x, y, start, base, window, ready, sums, out):  # pragma: no c
             axx += e * e
             ayy += f * f
             axy += e * f
-            if sxy != sxy:  # a NaN came in (the outer loop starts the NaN stretch) or inf arithmetic
+            if nonfinite_nb(sxy):  # a NaN or ±inf came in: the outer loop starts the NaN stretch
                 break
             vx = sxx - (sx * sx) * inv_n
             vy = syy - (sy * sy) * inv_n
@@ -694,7 +695,7 @@ def beta_nb(x, y, window, state, out):  # pragma: no cover - numba
         if k >= window:  # remove the trailing return pair
             ox = bx[pos]
             oy = by[pos]
-            if ox != ox or oy != oy:
+            if nonfinite_nb(ox) or nonfinite_nb(oy):
                 nans -= 1
             else:
                 ox -= cx
@@ -709,7 +710,7 @@ def beta_nb(x, y, window, state, out):  # pragma: no cover - numba
         wrapped = pos == window
         if wrapped:
             pos = 0
-        if rx != rx or ry != ry:
+        if nonfinite_nb(rx) or nonfinite_nb(ry):  # NaN or ±inf return: its windows are NaN
             nans += 1
         else:
             rx -= cx
@@ -787,7 +788,7 @@ def hurst_nb(x, window, min_lag, max_lag, log, state, out):  # pragma: no cover 
         v = x[i]
         if log:
             v = np.log(v) if v > 0.0 else np.nan
-        ys[kept + i] = v
+        ys[kept + i] = v if v - v == 0.0 else np.nan  # ±inf counts as NaN
     for b in range(kept, kept + nx):
         k = base + b
         v = ys[b]

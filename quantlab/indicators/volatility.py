@@ -14,7 +14,11 @@ import numpy as np
 from quantlab._jit import njit
 from quantlab._validate import check_float, check_int
 from quantlab.indicators._api import Spec, Stream, compute, window_list
-from quantlab.indicators._rolling import rolling_max_min_nb, rolling_max_min_state_size
+from quantlab.indicators._rolling import (
+    nonfinite_nb,
+    rolling_max_min_nb,
+    rolling_max_min_state_size,
+)
 from quantlab.indicators.overlap import _ring_or_x, ema_step_nb
 
 __all__ = [
@@ -195,8 +199,9 @@ def _mean_var_out_nb(v, run, window, c, s1, m2, inv):  # pragma: no cover - numb
 @njit
 def rolling_var_nb(x, window, state, out_mean, out_var):  # pragma: no cover - numba
     """float64[:] -> out_mean, out_var float64[:]; rolling mean and population variance (ddof=0)
-    over `window` bars, NaN until `window` values and while a NaN is in the window (pandas
-    ``rolling(window).mean()`` / ``.var(ddof=0)`` policy; equal to them, and to talib.VAR).
+    over `window` bars, NaN until `window` values and while a NaN or ±inf is in the window
+    (pandas ``rolling(window).mean()`` / ``.var(ddof=0)`` policy, which treats ±inf as NaN;
+    equal to them, and to talib.VAR on finite input).
     ``out_mean`` may be the same array as ``out_var``: it is written first, so it then holds
     the variance (callers that need no mean pass their output twice and allocate nothing).
 
@@ -206,14 +211,14 @@ def rolling_var_nb(x, window, state, out_mean, out_var):  # pragma: no cover - n
     sums of each block about its first value are accumulated alongside and, at the block's
     last bar (when the block is the window), replace the running sums, so rounding never
     builds up over more than `window` updates. An exact two-pass recompute about the mean
-    runs after a NaN leaves the window and when S2 − S1²/n falls below 1e-3 of the squared
+    runs after a NaN or ±inf leaves the window and when S2 − S1²/n falls below 1e-3 of the squared
     deviations entering and leaving S2 at that bar (cancellation: the bar that makes the
     variance small relative to the terms carried, e.g. a spike leaving or a jump away from c,
     triggers it; at a block's end, whose sums are centred on one of the block's values, only
     a negative S2 − S1²/n does). A window of identical values gives exactly mean = value,
     variance = 0.
 
-    state: [bars seen, NaNs in window, c, S1, S2, previous input, equal-run length, exact sums
+    state: [bars seen, non-finite inputs in window, c, S1, S2, previous input, equal-run length, exact sums
     needed (0/1), block centre, block Σ(x − centre), block Σ(x − centre)², ring(window)] where
     ring slot k % window holds bar k.
     """
@@ -250,7 +255,7 @@ def rolling_var_nb(x, window, state, out_mean, out_var):  # pragma: no cover - n
                 b2 = 0.0
             for j in range(m):
                 v = xs[j]
-                if v != v:
+                if nonfinite_nb(v):
                     break
                 d = v - bc
                 b1 += d
@@ -296,11 +301,11 @@ def rolling_var_nb(x, window, state, out_mean, out_var):  # pragma: no cover - n
         # general step: the first `window` bars of a call, NaNs, exact recomputes
         v = x[i]
         k = seen + i
-        if v != v:
+        if nonfinite_nb(v):
             nans += 1
         if k >= window:
             old = _ring_or_x(x, buf, seen, window, k - window)
-            if old != old:
+            if nonfinite_nb(old):
                 nans -= 1
         if ph == 0:  # a block starts: centre its sums on its first value
             bc = v
@@ -544,7 +549,9 @@ def atr(high: Any, low: Any, close: Any, window: int | list[int] = 14) -> Any:
     Wilder (1978). Equals ``talib.ATR``. NaN policy: true-range bars that are NaN (a NaN in
     ``high``/``low``/``close`` at t, or in ``close`` at t−1) are skipped — output NaN there and
     the smoothing state unchanged, which equals smoothing ``trange(...).dropna()`` and
-    reindexing. Input shorter than ``window + 1`` bars: all NaN. Constant bars: 0.
+    reindexing. A ±inf input is not skipped: its true range is inf, so every later output is
+    ±inf or NaN (as TA-Lib); replace ±inf with NaN first to skip such bars. Input shorter than
+    ``window + 1`` bars: all NaN. Constant bars: 0.
 
     Examples
     --------
@@ -625,8 +632,9 @@ def stddev(close: Any, window: int | list[int] = 5, k: float = 1.0) -> Any:
     Computed with running sums of deviations from a centre near the data, replaced every
     ``window`` bars by sums accumulated afresh and recomputed exactly on loss of significance
     (TA-Lib uses running sums of x and x², which lose digits when the std is small relative to
-    the price level, e.g. FX). NaN policy: pandas ``rolling(window)``. Constant window: exactly
-    0. Shorter input than ``window``: all NaN.
+    the price level, e.g. FX). NaN policy: pandas ``rolling(window)``, ±inf counting as NaN
+    (NaN while it is in the window, the clean value after). Constant window: exactly 0.
+    Shorter input than ``window``: all NaN.
 
     Examples
     --------

@@ -20,7 +20,68 @@ from quantlab._validate import (
 )
 from quantlab.errors import InvalidParameterError
 
-__all__ = ["Strategy", "param", "Param", "RegimeModel"]
+__all__ = ["Strategy", "param", "Param", "RegimeModel", "KeywordOnlyError", "check_instance", "as_exposure"]
+
+
+class KeywordOnlyError(InvalidParameterError, TypeError):
+    """Strategy parameters were passed by position; they are keyword-only.
+
+    Both an :class:`~quantlab.errors.InvalidParameterError` and a ``TypeError`` (what Python
+    raises for a call with the wrong arguments), so either ``except`` catches it.
+    """
+
+
+def check_instance(strategy: Any, name: str, *, caller: str) -> None:
+    """Refuse a strategy *class* where an instance is expected, saying how to make one.
+
+    Examples
+    --------
+    >>> class Hold(Strategy):
+    ...     def signal(self, data):
+    ...         return data["close"] * 0.0
+    >>> check_instance(Hold, "strategy", caller="check_causality")
+    Traceback (most recent call last):
+    ...
+    quantlab.errors.InvalidParameterError: `strategy` of check_causality() must be a strategy instance; got the class Hold. Pass an instance: Hold().
+    """
+    if not isinstance(strategy, type):
+        return
+    cls_name = strategy.__name__
+    declared = list(getattr(strategy, "_params", {}) or {})
+    remedy = f"Pass an instance: {cls_name}()"
+    remedy += f" (parameters by keyword: {', '.join(declared)})." if declared else "."
+    raise InvalidParameterError(message(name, caller, "a strategy instance",
+                                        _Text(f"the class {cls_name}"), remedy))
+
+
+def as_exposure(signal: Any) -> Any:
+    """A strategy's signal as float exposures: a boolean signal reads True = 1 (long),
+    False = 0 (flat); anything else is returned unchanged.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> as_exposure(pd.Series([True, False])).tolist()
+    [1.0, 0.0]
+    """
+    if isinstance(signal, pd.DataFrame):
+        bools = [c for c in signal.columns if pd.api.types.is_bool_dtype(signal[c].dtype)]
+        if not bools:
+            return signal
+        return signal.astype({c: np.float64 for c in bools})
+    if isinstance(signal, pd.Series | np.ndarray) and pd.api.types.is_bool_dtype(signal.dtype):
+        return signal.astype(np.float64)
+    return signal
+
+
+class _Text:
+    """A value shown in an error message as plain text (no quotes)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 @runtime_checkable
@@ -79,8 +140,12 @@ class Strategy:
     element), and shown in ``repr`` in one short line.
 
     Subclasses implement :meth:`signal` (data up to each bar -> target exposure in [-1, 1];
-    NaN = hold the current position) and :attr:`warmup` (bars needed before the signal is
-    meaningful), and may override :meth:`check` for constraints between parameters.
+    NaN = hold the current position; a boolean signal means True = 1, long, and False = 0,
+    flat) and :attr:`warmup` (bars needed before the signal is meaningful), and may override
+    :meth:`check` for constraints between parameters.
+
+    Parameters are keyword-only: ``SmaCross(fast=10, slow=30)``; ``SmaCross(10, 30)`` raises
+    :class:`KeywordOnlyError` (an ``InvalidParameterError`` and a ``TypeError``) naming them.
 
     The same instance drives :func:`quantlab.backtest`, :func:`quantlab.sweep` and the live
     runner, which calls ``signal`` on a trailing window of at least ``warmup`` bars.
@@ -113,9 +178,11 @@ class Strategy:
             delattr(cls, name)  # instances read parameters from their validated values
         cls._params = params
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, *args: Any, **params: Any) -> None:
         caller = type(self).__name__
         declared = type(self)._params
+        if args:
+            raise KeywordOnlyError(_positional_message(caller, list(declared), args))
         for key in params:
             if key not in declared:
                 hint = did_you_mean(key, declared) or f"Parameters: {', '.join(declared) or 'none'}."
@@ -151,7 +218,11 @@ class Strategy:
         return 0
 
     def signal(self, data: pd.DataFrame) -> pd.Series | pd.DataFrame:
-        """Target exposure per bar in [-1, 1] computed from data up to each bar (NaN = hold)."""
+        """Target exposure per bar in [-1, 1] computed from data up to each bar (NaN = hold).
+
+        A boolean Series/DataFrame is accepted as exposure True = 1 (long), False = 0 (flat);
+        see :func:`as_exposure`.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement signal(data)")
 
     def replace(self, **changes: Any) -> Strategy:
@@ -309,6 +380,17 @@ class _Shown:
 
     def __repr__(self) -> str:
         return _short_repr(self.value)
+
+
+def _positional_message(caller: str, declared: list[str], args: tuple[Any, ...]) -> str:
+    """The message for ``Cls(10, 30)``: the parameters are keyword-only; name them."""
+    listed = ", ".join(f"`{n}`" for n in declared) if declared else "none"
+    text = (f"{caller}() takes its parameters by keyword only; got {len(args)} positional "
+            f"argument(s). Parameters: {listed}.")
+    if declared and len(args) <= len(declared):
+        shown = ", ".join(f"{n}={_short_repr(a)}" for n, a in zip(declared, args, strict=False))
+        text += f" Write {caller}({shown})."
+    return text
 
 
 def _int_or_none(x: float | None) -> int | None:

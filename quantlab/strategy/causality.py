@@ -11,6 +11,7 @@ import pandas as pd
 
 from quantlab._validate import check_float, check_int, message
 from quantlab.errors import DataError, InvalidParameterError, LookAheadError, WarmupWarning
+from quantlab.strategy.base import check_instance
 
 __all__ = ["check_causality", "CausalityReport"]
 
@@ -85,6 +86,8 @@ def check_causality(
 
     Raises
     ------
+    InvalidParameterError
+        ``strategy`` is a class (pass an instance: ``SmaCross()``) or has no ``signal``.
     LookAheadError
         The signal at some bar changed when later data was removed.
     DataError
@@ -100,6 +103,7 @@ def check_causality(
     caller = "check_causality"
     n_points = check_int("n_points", n_points, caller=caller, minimum=1)
     tolerance = check_float("tolerance", tolerance, caller=caller, minimum=0.0)
+    check_instance(strategy, "strategy", caller=caller)
     if not hasattr(strategy, "signal"):
         raise InvalidParameterError(message("strategy", caller, "an object with signal(data)", type(strategy).__name__))
     warmup = int(getattr(strategy, "warmup", 0))
