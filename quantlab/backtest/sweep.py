@@ -102,6 +102,7 @@ from quantlab.backtest.sizers import FixedFraction, _Kernel, apply_sizer
 from quantlab.errors import InvalidParameterError
 from quantlab.indicators._api import Spec, compute_rows
 from quantlab.indicators.overlap import EMA_SPEC, SMA_SPEC
+from quantlab.strategy.base import as_exposure
 
 __all__ = ["sweep", "SweepResult", "FastPath", "register_fast_path", "fast_path_for", "STATS",
            "SMA_CROSS_FAST_PATH", "EMA_CROSS_FAST_PATH"]
@@ -897,7 +898,7 @@ def _signals(strategies: list[Any], frame: pd.DataFrame, symbols: list[str],
     out = np.empty((len(strategies), len(frame), len(symbols)))
 
     def one(i: int) -> None:
-        out[i] = _align_target(strategies[i].signal(frame), frame, symbols)
+        out[i] = _align_target(as_exposure(strategies[i].signal(frame)), frame, symbols)
 
     if threads <= 1 or len(strategies) == 1:
         for i in range(len(strategies)):

@@ -147,3 +147,26 @@ def test_enough_bars_do_not_warn(df):
     # the suite turns WarmupWarning into an error: this passing proves no warning
     res = ql.backtest(df.iloc[:31], SmaCross(fast=5, slow=30))
     assert len(res.equity) == 31
+
+
+def test_sweep_accepts_a_bool_signal_like_backtest():
+    """Bug 13 in sweep(): a bool signal is {0, 1} exposure there too (the generic path)."""
+    import quantlab as ql
+    from quantlab.data import load
+    from quantlab.strategy import Strategy, param
+
+    class Above(Strategy):
+        window: int = param(20, minimum=2)
+
+        @property
+        def warmup(self) -> int:
+            return self.window
+
+        def signal(self, data):
+            return data["close"] > data["close"].rolling(self.window).mean()
+
+    df = load("aapl").iloc[:600]
+    res = ql.sweep(Above, df, {"window": [10, 20]}, progress=False, fee_bps=10)
+    one = ql.backtest(df, Above(window=20), fee_bps=10).stats()
+    row = res.table.set_index("window").loc[20]
+    assert row["total_return"] == pytest.approx(one["total_return"], rel=1e-12)
