@@ -46,6 +46,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
                            "quantlab.cli", "quantlab.optimize"),
     **{f"quantlab.portfolio.{m}": _LOWER for m in ("estimators", "constraints", "hrp",
                                                    "problems", "optimize", "result")},
+    # walk-forward and search drive the backtest and sweep; reports and the live runner use them
+    "quantlab.optimize": ("quantlab.report", "quantlab.live", "quantlab.cli"),
     # figures and pages read results through their attributes (plain pandas objects), below
     # every layer that draws through them (regime statistics such as spells() they may use)
     "quantlab.plotting": ("quantlab.backtest", "quantlab.strategy", "quantlab.report",
