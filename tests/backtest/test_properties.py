@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from quantlab.backtest import backtest
+from quantlab.errors import WarmupWarning
 
 SETTINGS = settings(max_examples=30, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -90,6 +92,11 @@ def test_fees_never_raise_equity(seed, n, fill, direction, fee):
        fill=st.sampled_from(["close", "next_open"]))
 def test_no_order_before_warmup(seed, n, warmup, fill):
     df = _bars(seed, n)
+    if warmup > n - 1:  # no bar left to decide at: said, not silent (issue 15, bug 12)
+        with pytest.warns(WarmupWarning, match="no order can be decided"):
+            res = backtest(df, _targets(seed, df), fill=fill, warmup=warmup, sl_stop=0.01)
+        assert len(res.orders) == 0
+        return
     res = backtest(df, _targets(seed, df), fill=fill, warmup=warmup, sl_stop=0.01)
     if len(res.orders):
         first = df.index.get_loc(res.orders["time"].iloc[0])

@@ -4,8 +4,15 @@ Starts JupyterLab headless on a free loopback port (a token set here), opens a c
 ``notebooks/01_quickstart.ipynb`` (outputs cleared, so everything found was drawn by this run)
 in Debian's chromium driven over the DevTools protocol (``websocket-client``), runs the
 "Run All Cells" command, waits for the kernel to finish, and finds in the page the plotly
-figures (``.js-plotly-plot`` holding ``svg.main-svg``) and the ``_repr_html_`` table of the
-BacktestResult. ``QUANTLAB_SMOKE=1`` keeps the notebook small.
+figures and the ``_repr_html_`` table of the BacktestResult. ``QUANTLAB_SMOKE=1`` keeps the
+notebook small.
+
+How a figure shows in JupyterLab: ``qr.show()`` emits ``application/vnd.plotly.v1+json`` (plus
+``text/html`` for nbconvert and ``text/plain``); JupyterLab picks the plotly mime renderer of the
+``jupyterlab-plotly`` lab extension (rank 2, before text/html's 50), whose widget *is* the output
+node: ``<div class="jp-OutputArea-output jp-RenderedPlotly js-plotly-plot">`` holding
+``svg.main-svg``. So ``.js-plotly-plot`` is the output element itself, not a descendant of it,
+and the figure carries no ``data-mime-type`` (only JupyterLab's own renderers set it).
 
 Marked ``browser``: skipped with a reason when chromium (``make browser``), websocket-client
 or the ``quantlab`` kernel (``make setup``) is missing.
@@ -158,21 +165,47 @@ CELLS_JS = """(() => {
 
 #: JavaScript: what the page shows (counted in the DOM after the run)
 PAGE_JS = """(() => {
-  // plotly's JupyterLab renderer draws a figure once its output is shown: bring each in view
-  document.querySelectorAll('.jp-OutputArea-output[data-mime-type*="plotly"]')
-    .forEach(o => o.scrollIntoView());
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  if (!w || !w.content || !w.content.rendermime) return null;
+  const rendermime = w.content.rendermime, MIME = 'application/vnd.plotly.v1+json';
+  // every figure output, from JupyterLab's model: the renderer it chose and what that drew
+  const figures = [];
+  for (const cell of w.content.widgets) {
+    if (cell.model.type !== 'code' || !cell.outputArea) continue;
+    const area = cell.outputArea;
+    for (let i = 0; i < area.model.length; i++) {
+      const output = area.model.get(i), data = output.data;
+      if (!(MIME in data)) continue;
+      const child = area.widgets[i];
+      const node = child ? child.node.querySelector('.jp-OutputArea-output') : null;
+      const title = (data[MIME].layout || {}).title;
+      const gtitle = node ? node.querySelector('.gtitle') : null;
+      figures.push({
+        preferred: rendermime.preferredMimeType(data, output.trusted ? 'any' : 'ensure'),
+        plotly_renderer: !!node && node.classList.contains('jp-RenderedPlotly'),
+        plot: !!node && node.classList.contains('js-plotly-plot'),
+        svgs: node ? node.querySelectorAll('svg.main-svg').length : 0,
+        title: title && typeof title === 'object' ? (title.text ?? null) : (title ?? null),
+        drawn_title: gtitle ? gtitle.textContent : null,
+      });
+    }
+  }
+  // a drawn plotly graph: the output node itself (mime renderer) or a div inside it (HTML)
+  const PLOT = '.jp-OutputArea-output.js-plotly-plot, .jp-OutputArea-output .js-plotly-plot';
   return JSON.stringify({
-  plots: document.querySelectorAll('.jp-OutputArea-output .js-plotly-plot').length,
-  svgs: document.querySelectorAll('.jp-OutputArea-output .js-plotly-plot svg.main-svg').length,
+  figures,
+  plots: document.querySelectorAll(PLOT).length,
+  svgs: [...document.querySelectorAll(PLOT)]
+    .reduce((n, p) => n + p.querySelectorAll('svg.main-svg').length, 0),
   results: [...document.querySelectorAll('.jp-OutputArea-output')]
     .filter(o => o.querySelector('b') && o.querySelector('table') &&
                  o.textContent.includes('BacktestResult'))
     .map(o => o.querySelector('table').textContent),
   frames: document.querySelectorAll('.jp-OutputArea-output table.dataframe').length,
   mimes: [...document.querySelectorAll('.jp-OutputArea-output')]
-    .map(o => o.getAttribute('data-mime-type')),
-  plotly_js: typeof window.Plotly,
-  renderers: (() => { try { return window.jupyterapp.rendermime.mimeTypes.filter(m => m.includes('plotly')); } catch (e) { return String(e); } })(),
+    .map(o => o.getAttribute('data-mime-type') ||
+              (o.classList.contains('jp-RenderedPlotly') ? 'plotly (jupyterlab-plotly)' : null)),
+  renderers: rendermime.mimeTypes.filter(m => m.includes('plotly')),
   });
 })()"""
 
@@ -230,14 +263,15 @@ def run_quickstart(lab: dict[str, Any]) -> dict[str, Any]:
         final = wait_for(finished, "every cell to run", deadline, every=1.0)
         counts = [c["count"] for c in final["cells"]]
         assert counts == list(range(1, len(counts) + 1))  # in order, each once
-        # plotly draws asynchronously after the output lands: wait for the svgs
-        # plotly draws asynchronously after the output lands: give it until the deadline
+        # plotly draws asynchronously after the output lands (it loads plotly.js on first
+        # use): wait up to 30 s more for every figure's svg
         seen: list[Any] = [None]
 
         def rendered() -> Any:
             seen[0] = json.loads(tools.evaluate(PAGE_JS) or "null")
             p = seen[0]
-            return p and p["svgs"] >= 3 and p["results"] and p
+            return (p and len(p["figures"]) >= 3 and all(f["svgs"] for f in p["figures"])
+                    and p["results"] and p)
 
         soon = min(deadline, time.monotonic() + 30.0)
         while time.monotonic() < soon and not rendered():
@@ -272,12 +306,22 @@ def test_result_html_table_is_rendered(ran):
     assert page["frames"] >= 1           # the DataFrames' own _repr_html_ tables
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "qr.show() figures are not drawn in JupyterLab: every figure output is rendered as "
-    "text/html (the bundle's Plotly.newPlot snippet), not by the plotly mime renderer, and no "
-    ".js-plotly-plot appears although window.Plotly is loaded. Not diagnosed further; owner: "
-    "quantlab/report/html.py (figure_bundle/show). Strict: it fails as XPASS once fixed."))
+#: the quickstart's three ``qr.show()`` figures, in order, and their titles (parameters
+#: dataset="aapl", fast=20, slow=50; the backtest plot's title is ``f"{strategy!r} on aapl"``)
+FIGURE_TITLES = ["aapl: price, moving averages and Bollinger bands",
+                 "SmaCross(fast=20, slow=50, short=False) on aapl",
+                 "SmaCross: sharpe (max over other parameters)"]
+
+
 def test_plotly_figures_are_drawn(ran):
     page = ran["page"]
-    # qr.show() figures: close + SMAs, the backtest plot, the sweep heatmap
-    assert page["plots"] >= 3 and page["svgs"] >= page["plots"], json.dumps(page)
+    figures = page["figures"]
+    assert len(figures) == len(FIGURE_TITLES), json.dumps(page)
+    assert page["renderers"] == ["application/vnd.plotly.v1+json"]  # jupyterlab-plotly loaded
+    for fig, title in zip(figures, FIGURE_TITLES):
+        # JupyterLab draws the figure JSON with plotly's renderer, not the bundle's text/html
+        assert fig["preferred"] == "application/vnd.plotly.v1+json", fig
+        assert fig["plotly_renderer"] and fig["plot"] and fig["svgs"] >= 1, fig
+        # what is drawn is this figure: the svg's title is the one in the figure JSON
+        assert fig["title"] == title and fig["drawn_title"] == title, fig
+    assert page["plots"] == len(figures) and page["svgs"] >= page["plots"]
