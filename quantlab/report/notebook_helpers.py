@@ -1019,7 +1019,7 @@ def top_combinations(table: pd.DataFrame, metric: str, n: int = 5, *,
 
 
 def curves_figure(curves: Mapping[str, pd.Series], *, title: str = "Equity",
-                  normalize: bool = False) -> Any:
+                  normalize: bool = False, y_title: str | None = None) -> Any:
     """Draw several equity curves on one chart (one line each, legend = the keys).
 
     Parameters
@@ -1029,6 +1029,9 @@ def curves_figure(curves: Mapping[str, pd.Series], *, title: str = "Equity",
     title : str, default "Equity"
     normalize : bool, default False
         Divide each curve by its first value (growth of 1).
+    y_title : str, optional
+        The y axis title with its unit (default "growth of 1" when normalized, else
+        "equity (USD)"; e.g. "price (USD)" for prices).
 
     Returns
     -------
@@ -1050,6 +1053,8 @@ def curves_figure(curves: Mapping[str, pd.Series], *, title: str = "Equity",
             y = y / y.dropna().iloc[0]
         fig.add_trace(go.Scatter(x=y.index, y=y, name=str(label), mode="lines",
                                  line=dict(width=1.5)))
-    fig.update_layout(title=title, yaxis_title="growth of 1" if normalize else "equity",
+    if y_title is None:
+        y_title = "growth of 1" if normalize else "equity (USD)"
+    fig.update_layout(title=title, yaxis_title=y_title,
                       template="plotly_white", hovermode="x unified")
     return fig
