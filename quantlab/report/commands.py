@@ -49,7 +49,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         params = _parse_params(args.notebook, args.parameter)
         run = run_notebook(args.notebook, params, output_dir=args.out, kernel=args.kernel,
                            cell_timeout=args.timeout, progress=not args.no_progress,
-                           exclude_input=not args.show_code)
+                           exclude_input=not args.show_code, plotlyjs=args.plotlyjs)
     except NotebookRunError as exc:
         _err(str(exc))
         return 1
@@ -152,6 +152,9 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--kernel", default=None, help="Jupyter kernel (default quantlab/python3)")
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
     p.add_argument("--show-code", action="store_true", help="keep code cells in the HTML")
+    p.add_argument("--plotlyjs", choices=["inline", "directory"], default="inline",
+                   help="inline: self-contained report (default, ~5 MB); directory: one shared "
+                        "plotly.min.js in the reports root (reports of a few hundred KB)")
     p.add_argument("--static", default=None, metavar="FORMATS",
                    help="also export each figure, e.g. png,pdf (needs kaleido + chromium)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -667,6 +667,7 @@ def run_notebook(
     update_index: bool = True,
     extra: dict[str, Any] | None = None,
     precheck: bool = True,
+    plotlyjs: str = "inline",
 ) -> RunResult:
     """Execute a parameterized notebook and write its report, manifest and index entry.
 
@@ -695,6 +696,10 @@ def run_notebook(
         Run the notebook's validation cell in this process first (:func:`check_values`), so a
         bad value (negative fees, unknown strategy, ``fast >= slow``, a start outside the
         data) is refused in about a second, before a kernel starts.
+    plotlyjs : {"inline", "directory"}, default "inline"
+        "inline": the HTML report is self-contained (plotly.js inlined, ~4.8 MB of the page).
+        "directory": one shared ``plotly.min.js`` in the reports root, loaded by every report
+        written this way (a report page is then a few hundred KB).
 
     Returns
     -------
@@ -725,6 +730,9 @@ def run_notebook(
     import nbformat
     import papermill as pm
 
+    if plotlyjs not in ("inline", "directory"):
+        raise InvalidParameterError(f"`plotlyjs` of run_notebook() must be 'inline' or "
+                                    f"'directory'; got {plotlyjs!r}.")
     source_path = Path(notebook)
     nb = _read(source_path)
     resolved = validate_parameters(source_path, dict(params or {}))
@@ -805,7 +813,8 @@ def run_notebook(
         manifest["figures"] = len(figures_from_notebook(executed))
         try:
             export_html(executed, out_html, exclude_input=exclude_input and error is None,
-                        title=f"{source_path.stem} {started:%Y-%m-%d %H:%M} UTC")
+                        title=f"{source_path.stem} {started:%Y-%m-%d %H:%M} UTC",
+                        plotlyjs=plotlyjs, plotlyjs_dir=root if plotlyjs == "directory" else None)
         except ReportError as exc:
             manifest["html_error"] = str(exc)
             manifest["outputs"]["html"] = None

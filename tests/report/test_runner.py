@@ -592,3 +592,16 @@ def test_kernel_log_is_kept_and_shown_on_failure(failed_manifest, capfd):
     assert manifest["outputs"]["kernel_log"] == "kernel.log"
     log = (path.parent / "kernel.log").read_text()
     assert "[IPKernelApp]" in log   # ipykernel's start-up warning, kept for the post-mortem
+
+
+def test_plotlyjs_option_is_checked_before_a_run_and_offered_by_the_cli(tmp_path):
+    """`quantlab report --plotlyjs directory` writes one shared plotly.min.js in the reports
+    root (export_html's directory mode, tested in test_tearsheet/test_browser); a bad value is
+    refused before any folder exists."""
+    from quantlab.cli import build_parser
+
+    with pytest.raises(InvalidParameterError, match="`plotlyjs` of run_notebook"):
+        run_notebook(BACKTEST_REPORT, {"smoke": True}, output_dir=tmp_path, plotlyjs="shared")
+    assert list(tmp_path.iterdir()) == []
+    args = build_parser().parse_args(["report", str(BACKTEST_REPORT), "--plotlyjs", "directory"])
+    assert args.plotlyjs == "directory"
