@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.quantlab-installed
 LAB_PORT ?= 8888
 LAB_ARGS ?=
 
-.PHONY: setup demo test lint notebooks bench browser lab warm clean clean-cache
+.PHONY: setup demo test lint notebooks bench browser postgres lab warm clean clean-cache
 
 setup: $(STAMP)
 
@@ -56,6 +56,10 @@ bench: setup
 	$(BIN)/python benchmarks/simulator.py
 	$(BIN)/python benchmarks/account_step.py
 	$(BIN)/python benchmarks/report.py
+
+# Debian's PostgreSQL for the shared-Optuna-study test (a fixture starts it on 127.0.0.1)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; } || echo "postgresql not installed: the PostgreSQL test will be skipped"
 
 # Debian's chromium for the browser-marked tests (needs root; skipped tests say so otherwise).
 browser:

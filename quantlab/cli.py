@@ -5,6 +5,8 @@
     quantlab sweep --grid fast=5:50:5 ... backtest a parameter grid, print the top rows, write a heatmap
     quantlab data list|download|import-csv|validate
     quantlab report NOTEBOOK -p name value ...   (and rerun, pipelines)
+    quantlab optimize CONFIG.yaml          an Optuna search, grid or walk-forward from a YAML file
+    quantlab worker --storage URL --study NAME [--n-trials N]   join a shared study
 
 ``backtest`` and ``sweep`` read bars from exactly one source: a bundled ``--dataset``, a
 Store (``--store DIR --symbol S --timeframe T``) or ``--csv FILE`` with the CSV reading
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``quantlab`` command."""
     from quantlab.data.commands import add_commands as add_data_commands
     from quantlab.data.commands import add_source_options
+    from quantlab.optimize.commands import add_commands as add_optimize_commands
     from quantlab.report.commands import add_commands as add_report_commands
 
     parser = argparse.ArgumentParser(prog="quantlab", description="quantlab: quant research from notebook to live.")
@@ -83,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_data_commands(sub)
     add_report_commands(sub)
+    add_optimize_commands(sub)
     return parser
 
 
