@@ -80,8 +80,11 @@ def _run_fold(task: tuple[int, int, int, int, int], *, strategy_cls: type, data:
             raise InvalidParameterError(message("n_trials", _CALLER, "an integer >= 1 with "
                                                 "search='optuna'", n_trials))
         name = None if study_name is None else f"{study_name}-fold{k}"
+        # unnamed fold studies are transient: in memory (~0.2 ms a trial against ~20 ms in
+        # SQLite); a named one persists (SQLite under reports/optuna/ unless `storage` says)
+        where = "memory" if storage is None and study_name is None else storage
         found = optuna_search(strategy_cls, train, space, start=index[a], end=index[b],
-                              metric=metric, n_trials=n_trials, storage=storage,
+                              metric=metric, n_trials=n_trials, storage=where,
                               study_name=name, seed=None if seed is None else seed + k,
                               config=config, **overrides)
         params = dict(found.best_params)
@@ -422,7 +425,9 @@ def walk_forward(strategy_cls: type, data: pd.DataFrame, space: Any, *, splitter
         With ``backend="dask"``: the scheduler address (passed to ``run_tasks``).
     storage, study_name, seed
         Optuna storage URL, study name (fold k's study is ``f"{study_name}-fold{k}"``), and
-        seed (fold k's sampler seed is ``seed + k``).
+        seed (fold k's sampler seed is ``seed + k``). Without both a storage and a name the
+        fold studies live in memory (nothing to resume); with a name and no storage they
+        persist in SQLite under ``reports/optuna/``, so an interrupted walk-forward resumes.
     progress : bool, default True
         A progress bar over folds (local, sequential runs).
     n_jobs : int, default 1
