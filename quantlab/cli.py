@@ -7,6 +7,7 @@
     quantlab report NOTEBOOK -p name value ...   (and rerun, pipelines)
     quantlab optimize CONFIG.yaml          an Optuna search, grid or walk-forward from a YAML file
     quantlab worker --storage URL --study NAME [--n-trials N]   join a shared study
+    quantlab promote ... / quantlab live run|status|halt|resume|report   the live runner
 
 ``backtest`` and ``sweep`` read bars from exactly one source: a bundled ``--dataset``, a
 Store (``--store DIR --symbol S --timeframe T``) or ``--csv FILE`` with the CSV reading
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``quantlab`` command."""
     from quantlab.data.commands import add_commands as add_data_commands
     from quantlab.data.commands import add_source_options
+    from quantlab.live.commands import add_commands as add_live_commands
     from quantlab.optimize.commands import add_commands as add_optimize_commands
     from quantlab.report.commands import add_commands as add_report_commands
 
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_commands(sub)
     add_report_commands(sub)
     add_optimize_commands(sub)
+    add_live_commands(sub)
     return parser
 
 

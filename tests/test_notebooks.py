@@ -41,6 +41,7 @@ BACKTEST_REPORT = NOTEBOOKS / "backtest_report.ipynb"
 def test_the_notebooks_exist():
     assert [p.name for p in PATHS] == ["01_quickstart.ipynb", "02_execution_core.ipynb",
                                        "backtest_report.ipynb", "portfolio_report.ipynb",
+                                       "promote.ipynb",
                                        "regime_risk_report.ipynb", "sweep_report.ipynb",
                                        "walkforward_report.ipynb"]
 

@@ -234,12 +234,19 @@ class Account:
         return int(self._acct[S.A_BAR])
 
     def state(self) -> dict[str, Any]:
-        """The account's raw state arrays (copies), e.g. to journal or restore."""
-        return {"acct": self._acct.copy(), "st": self._st.copy(), "ring": self._ring.copy()}
+        """The account's raw state arrays (copies), e.g. to journal or restore.
+
+        ``bi`` is the step's row of the last bar's inputs: the step reads some of it back at
+        the next bar (the sized scale of a pending decision), so a restored account steps on
+        bit for bit like one that never stopped.
+        """
+        return {"acct": self._acct.copy(), "st": self._st.copy(), "ring": self._ring.copy(),
+                "bi": self._bi.copy()}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Restore arrays saved by :meth:`state` (same config and symbols)."""
-        for key, own in (("acct", self._acct), ("st", self._st), ("ring", self._ring)):
+        for key, own in (("acct", self._acct), ("st", self._st), ("ring", self._ring),
+                         ("bi", self._bi)):
             arr = np.asarray(state[key], dtype=np.float64)
             if arr.shape != own.shape:
                 raise InvalidParameterError(message(f"state[{key!r}]", "Account.restore",

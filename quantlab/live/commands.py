@@ -1,0 +1,187 @@
+"""``quantlab promote`` and ``quantlab live run|status|halt|resume|report``.
+
+Wired into ``quantlab/cli.py`` with ``add_commands(sub)``; also runnable as
+``python -m quantlab.live ...`` (same parser).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_commands", "main"]
+
+
+def _value(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def add_commands(subparsers: Any) -> None:
+    """Register ``promote`` and ``live`` on an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "promote", help="check a strategy (causality, trailing-window parity) and write "
+                        "config/live/NAME.yaml",
+        description="Promote a built-in strategy: run the causality and parity gate on a "
+                    "dataset and write its live config with a parity fingerprint.")
+    p.add_argument("strategy", help="built-in strategy name, e.g. SmaCross")
+    p.add_argument("--name", required=True, help="config name (file NAME.yaml)")
+    p.add_argument("--data", default="aapl", help="bundled dataset (default aapl)")
+    p.add_argument("--start", help="first bar of the data used")
+    p.add_argument("--end", help="last bar of the data used")
+    p.add_argument("--symbol", help="symbol name (default: the data's)")
+    p.add_argument("-p", "--param", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"), help="strategy parameter, repeatable")
+    p.add_argument("--best-params", help="a JSON file of parameters (a walk-forward "
+                                         "result's best_params)")
+    p.add_argument("-o", "--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="a backtest option, repeatable: -o fee_bps=5 -o max_drawdown=0.2")
+    p.add_argument("--window", help="bars the runner keeps (default 2*warmup+2; 'full')")
+    p.add_argument("--out", default="config/live", help="folder (default config/live)")
+    p.set_defaults(func=_promote)
+
+    live = subparsers.add_parser("live", help="run a promoted strategy on paper; status, "
+                                              "halt, resume, report")
+    sub = live.add_subparsers(dest="live_command", required=True,
+                              metavar="{run,status,halt,resume,report}")
+    r = sub.add_parser("run", help="run a promoted config on a feed")
+    r.add_argument("config", help="config/live/NAME.yaml")
+    r.add_argument("--feed", choices=["replay"], default="replay")
+    r.add_argument("--data", default="aapl", help="bundled dataset replayed (default aapl)")
+    r.add_argument("--start")
+    r.add_argument("--end")
+    r.add_argument("--journal", help="journal file (default runs/NAME.journal.sqlite)")
+    r.add_argument("--speed", default="max", help="max, realtime or a speed-up factor")
+    r.add_argument("--max-bars", type=int)
+    r.add_argument("--no-fsync", action="store_true", help="do not fsync each commit")
+    r.set_defaults(func=_run)
+    for name, helptext in (("status", "positions, orders, PnL, state, last bar and lag"),
+                           ("halt", "latch a halt (only exits go out until resume)"),
+                           ("resume", "clear the halt latch"),
+                           ("report", "shadow backtest of what the runner saw (HTML)")):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("journal", help="the run's journal file")
+        if name in ("halt", "resume"):
+            s.add_argument("--reason", default="operator")
+        if name == "report":
+            s.add_argument("--out", help="HTML file (default <journal>.report.html)")
+        s.set_defaults(func={"status": _status, "halt": _halt, "resume": _resume,
+                             "report": _report}[name])
+
+
+def _data(name: str, start: str | None, end: str | None, symbol: str | None = None) -> Any:
+    from quantlab.data import load
+
+    frame = load(name)
+    frame = frame.loc[start:end] if (start or end) else frame
+    if symbol:
+        frame.attrs["symbol"] = symbol
+    return frame
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from quantlab.live.promote import promote
+
+    params = {k: _value(v) for k, v in args.param}
+    if args.best_params:
+        params.update(json.loads(Path(args.best_params).read_text()))
+    options = {}
+    for item in args.option:
+        key, _, value = item.partition("=")
+        options[key.strip()] = _value(value)
+    window: Any = args.window
+    if window not in (None, "full"):
+        window = int(window)
+    frame = _data(args.data, args.start, args.end, args.symbol)
+    path = promote(args.strategy, data=frame, params=params, name=args.name, out_dir=args.out,
+                   window=window, **options)
+    print(f"promoted: {path}")
+    return 0
+
+
+def _json_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("quantlab.live")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from quantlab.live.feeds import ReplayFeed
+    from quantlab.live.promote import load_config
+    from quantlab.live.runner import run
+
+    _json_logging()
+    cfg = load_config(args.config)
+    frame = _data(args.data, args.start, args.end, cfg.symbols[0])
+    speed: Any = args.speed if args.speed in ("max", "realtime") else float(args.speed)
+    res = run(cfg, feed=ReplayFeed(frame, symbols=cfg.symbols, speed=speed),
+              journal=args.journal, max_bars=args.max_bars, fsync=not args.no_fsync,
+              handle_signals=True)
+    print(json.dumps({"event": "done", "bars": res.bars, "state": res.state,
+                      "orders": len(res.orders), "equity": float(res.equity.iloc[-1])
+                      if len(res.equity) else None, "journal": str(res.journal)}))
+    return 0
+
+
+def _writable(path: str) -> Any:
+    from quantlab.live.journal import Journal, journal_mode
+
+    return Journal(path, mode=journal_mode(path))
+
+
+def _halt(args: argparse.Namespace) -> int:
+    j = _writable(args.journal)
+    j.halt(args.reason, source="cli")
+    j.alert("halt", f"HALTED by cli: {args.reason}")
+    j.close(checkpoint=False)
+    print(f"halt latched in {args.journal}: {args.reason}")
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    j = _writable(args.journal)
+    if j.latched() is None:
+        print("no halt is latched")
+    j.resume(args.reason, source="cli")
+    j.close(checkpoint=False)
+    print(f"halt cleared in {args.journal}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from quantlab.live.status import status
+
+    print(json.dumps(status(args.journal), indent=2, default=str))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from quantlab.live.shadow import shadow_report
+
+    out = shadow_report(args.journal, out=args.out)
+    print(f"report: {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m quantlab.live``: the same commands as ``quantlab``."""
+    from quantlab.errors import QuantlabError
+
+    parser = argparse.ArgumentParser(prog="quantlab")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_commands(sub)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except QuantlabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

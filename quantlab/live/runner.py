@@ -1,0 +1,570 @@
+"""The runner: feed -> strategy -> the execution core's ``Account`` step -> guard -> broker.
+
+One bar at a time, each closed bar goes through:
+
+1. the **market-data gate** (NaN, inf, non-positive or inconsistent prices, duplicate or
+   out-of-order timestamps: the bar is not stepped; a gap or stale data: the bar is stepped
+   but no new decision is taken); each with a journaled alert;
+2. the **strategy**: ``signal()`` on the trailing window the promotion proved (last row);
+3. the **guard** (kill switch and latch: only exits while halted);
+4. the **decision step** (:class:`quantlab.backtest.Account`, the compiled step the
+   backtest loops over: same sizing, order decision and risk limits), whose fills are the
+   orders to send;
+5. the **journal** (intent and client order id committed before sending), the **broker**,
+   then the fills, positions and the decision (with the account's state) in one transaction.
+
+At start the runner checks the config (:func:`~quantlab.live.promote.load_config`), verifies
+the fingerprint, opens the journal (refusing another mode, a copy without its WAL), restores
+the last completed bar and reconciles with the broker; it trades only after both succeed. A
+bar interrupted by a crash is redone: its intents are recomputed with the same client order
+ids, and an intent the broker already holds is never sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import signal as _signal
+import time as _time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quantlab._validate import check_choice
+from quantlab.live._core import (
+    SIZER_INPUT_NAMES,
+    Account,
+    positions_array,
+    sizer_inputs,
+)
+from quantlab.live._errors import ReconciliationError, StartupError
+from quantlab.live.brokers import Broker, OrderRequest, PaperBroker
+from quantlab.live.feeds import Bar, Feed
+from quantlab.live.guard import Guard
+from quantlab.live.journal import Journal, dumps
+from quantlab.live.orders import client_order_id
+from quantlab.live.promote import LiveConfig, load_config, timeframe_delta, verify_fingerprint
+from quantlab.live.streaming import streaming_decider
+from quantlab.strategy.base import as_exposure
+
+__all__ = ["run", "Runner", "RunResult", "KILL_ENV", "default_journal"]
+
+#: Test hook: the runner SIGKILLs itself at the n-th crash point (see ``_CRASH_POINTS``).
+KILL_ENV = "QUANTLAB_LIVE_KILL_AT"
+_FIELDS = ("open", "high", "low", "close", "volume")
+log = logging.getLogger("quantlab.live")
+
+
+def _log(event: str, **fields: Any) -> None:
+    if log.isEnabledFor(logging.INFO):
+        log.info(json.dumps({"event": event, **fields}, default=str))
+
+
+class _Crash:
+    """Counts crash points; SIGKILLs the process at the one named by ``KILL_ENV``."""
+
+    def __init__(self) -> None:
+        value = os.environ.get(KILL_ENV)
+        self.at = int(value) if value else None
+        self.count = 0
+
+    def __call__(self, where: str) -> None:
+        if self.at is None:
+            return
+        self.count += 1
+        if self.count == self.at:
+            os.kill(os.getpid(), _signal.SIGKILL)
+
+
+@dataclass
+class RunResult:
+    """What a run journaled (read back from the journal)."""
+
+    journal: Path
+    bars: int
+    state: str
+    orders: pd.DataFrame
+    fills: pd.DataFrame
+    equity: pd.Series
+    positions: dict[str, float]
+    alerts: pd.DataFrame
+
+
+def default_journal(config: LiveConfig) -> Path:
+    """``runs/<name>.journal.sqlite``."""
+    return Path("runs") / f"{config.name}.journal.sqlite"
+
+
+class Runner:
+    """One run of a promoted config (see :func:`run`)."""
+
+    def __init__(self, config: LiveConfig, *, feed: Feed, broker: Broker | None = None,
+                 journal: str | Path | None = None, fsync: bool = True,
+                 verify: bool = True, decision: str = "auto") -> None:
+        self.config = config
+        self.feed = feed
+        self.crash = _Crash()
+        if list(feed.symbols) != config.symbols and len(feed.symbols) == len(config.symbols):
+            feed.symbols = list(config.symbols)
+        elif list(feed.symbols) != config.symbols:
+            raise StartupError(f"the feed has symbols {feed.symbols}; the config trades "
+                               f"{config.symbols}")
+        if verify:
+            verify_fingerprint(config)
+        path = Path(journal) if journal is not None else default_journal(config)
+        cfg = config.backtest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if broker is None:
+            ex, co = cfg.execution, cfg.costs
+            broker = PaperBroker(fee_bps=co.fee_bps, fee_fixed=co.fee_fixed,
+                                 init_cash=ex.init_cash, path=str(path) + ".paper.sqlite",
+                                 lot_size=ex.lot_size if not isinstance(ex.lot_size, dict) else 0.0,
+                                 min_notional=ex.min_notional
+                                 if not isinstance(ex.min_notional, dict) else 0.0)
+        if config.broker == "paper" and (broker.mode != "paper" or broker.authenticated):
+            raise StartupError("the config is a paper config but the broker is a "
+                               f"{broker.mode} broker; paper never uses an authenticated client.")
+        self.broker = broker
+        self.journal = Journal(path, mode=broker.mode, run=config.name, fsync=fsync)
+        g = config.guard
+        self.guard = Guard(self.journal, halt_file=g.get("halt_file") or str(path) + ".HALT",
+                           max_orders_per_window=g.get("max_orders_per_window"),
+                           rate_window_bars=int(g.get("rate_window_bars") or 1))
+        strat = config.strategy
+        self.strategy = strat
+        self.symbols = list(config.symbols)
+        self.n = len(self.symbols)
+        decision = check_choice("decision", decision, ("auto", "stream", "window"),
+                                caller="run")
+        self.decider = None if decision == "window" else streaming_decider(strat, self.n)
+        if decision == "stream" and self.decider is None:
+            raise StartupError(f"{type(strat).__name__} has no streaming path (no stream() "
+                               "method, not a built-in); use decision='window'.")
+        self.decision = "window" if self.decider is None else "stream"
+        warmup = int(cfg.warmup if cfg.warmup is not None else strat.warmup)
+        self.account = Account(cfg, symbols=self.symbols, warmup=warmup,
+                               periods_per_year=float(cfg.periods_per_year or 252.0))
+        size = cfg.sizing.size
+        self._sizer = size
+        probe = sizer_inputs(size, {f: np.ones((3, self.n)) for f in _FIELDS[:4]},
+                             np.zeros((3, self.n)))
+        self._needs_inputs = probe.shape[1] > 1
+        sizer_window = 0
+        for part in getattr(size, "sizers", (size,)):
+            sizer_window = max(sizer_window, int(getattr(part, "window", 0) or 0),
+                               int(getattr(part, "min_train", 0) or 0))
+        win = config.window
+        self.window: int | None = None if win is None else max(win, 2 * sizer_window + 5)
+        maxlen = self.window
+        self._times: deque[pd.Timestamp] = deque(maxlen=maxlen)
+        self._rows: dict[str, deque[np.ndarray]] = {f: deque(maxlen=maxlen) for f in _FIELDS}
+        self._held: deque[np.ndarray] = deque(maxlen=maxlen)
+        self._held_last = np.zeros(self.n)
+        self.completed = 0           # bars completed (decision journaled)
+        self.received_time: pd.Timestamp | None = None  # last good bar's time
+        self.intent_seq = 0          # intents journaled in completed bars
+        self.cursor = 0              # broker fills cursor
+        self.timeframe = timeframe_delta(config.timeframe)
+        self._tf_ns = int(self.timeframe.value)
+        self._max_gap = config.guard.get("max_gap_bars") or 0
+        self._stale = config.guard.get("stale_bars") or 0
+        self._stop_reason: str | None = None
+        self._sigterm = False
+        self.run_tag = config.name
+        self.strategy_tag = type(strat).__name__
+
+    # ---- start: restore, reconcile --------------------------------------------------
+    def start(self) -> None:
+        j = self.journal
+        j.session("start", dumps({"config": str(self.config.path)}))
+        if j.scalar("SELECT COUNT(*) FROM config") == 0:
+            with j.transaction("config") as cur:
+                cur.execute("INSERT INTO config (time, text) VALUES (?, ?)",
+                            (_time.time(), json.dumps(self.config.raw, default=str)))
+        self._restore()
+        self._reconcile()
+        _log("started", run=self.run_tag, completed=self.completed, state=self.guard.state)
+
+    def _restore(self) -> None:
+        j = self.journal
+        last = j.last_decision()
+        if last is None:
+            return
+        self.completed = int(last["bar_seq"])
+        blob = np.frombuffer(last["account"], dtype=np.float64)
+        own = self.account.state()
+        parts, k = {}, 0
+        for key in ("acct", "st", "ring", "bi"):
+            size = own[key].size
+            parts[key] = blob[k:k + size].reshape(own[key].shape)
+            k += size
+        self.account.restore(parts)
+        held = np.zeros(self.n)
+        rows = j.conn.execute("SELECT b.seq, b.time, b.data, d.target FROM bars b JOIN "
+                              "decisions d ON d.bar_seq = b.seq WHERE b.seq <= ? AND "
+                              "b.status != 'rejected' ORDER BY b.seq",
+                              (self.completed,)).fetchall()
+        for _seq, t, data, target in rows:
+            d = json.loads(data)
+            tgt = np.asarray(json.loads(target), dtype=np.float64)
+            held = np.where(np.isnan(tgt), held, tgt)
+            self._push(pd.Timestamp(t), d, held)
+            if self.decider is not None:
+                self.decider.update(*(np.asarray(d[f], dtype=np.float64) for f in _FIELDS))
+            self.received_time = pd.Timestamp(t)
+        self._held_last = held
+        self.intent_seq = int(j.scalar("SELECT COUNT(*) FROM intents WHERE bar_seq <= ?",
+                                       self.completed))
+
+    def _push(self, t: pd.Timestamp, d: dict[str, list[float]], held: np.ndarray) -> None:
+        self._times.append(t)
+        for f in _FIELDS:
+            self._rows[f].append(np.asarray(d[f], dtype=np.float64))
+        self._held.append(held.copy())
+
+    def _reconcile(self) -> None:
+        """Broker vs journal: import the fills journaled nowhere, compare positions."""
+        j = self.journal
+        fills, cursor = self.broker.fills_since(0)
+        known = {r[0] for r in j.conn.execute("SELECT trade_id FROM fills").fetchall()}
+        ours = {r[0] for r in j.conn.execute("SELECT client_id FROM intents").fetchall()}
+        foreign = [f for f in fills if f.client_id not in ours]
+        missing = [f for f in fills if f.trade_id not in known and f.client_id in ours]
+        if missing:
+            with j.transaction("reconcile") as cur:
+                for f in missing:
+                    cur.execute("INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                tuple(f))
+                    cur.execute("INSERT INTO orders (client_id, event, state, time, detail) "
+                                "VALUES (?, 'fill', 'FILLED', ?, 'found at reconciliation')",
+                                (f.client_id, _time.time()))
+        for f in foreign:
+            j.alert("foreign_order", f"trade {f.trade_id} of client id {f.client_id!r} is not "
+                    "this run's: not counted as its own")
+        self.cursor = cursor
+        jpos = self._journal_positions()
+        bpos = self.broker.positions()
+        for sym in set(jpos) | set(bpos):
+            if not _close(jpos.get(sym, 0.0), bpos.get(sym, 0.0)):
+                text = (f"reconciliation failed: the journal holds {jpos.get(sym, 0.0)} "
+                        f"{sym}, the broker {bpos.get(sym, 0.0)}; trading waits. Inspect "
+                        "the orders by hand, then start a new journal.")
+                j.alert("reconciliation", text)
+                raise ReconciliationError(text)
+        # the restored account plus the fills of an interrupted bar must equal the journal
+        pending = dict.fromkeys(self.symbols, 0.0)
+        for sym, side, size in j.conn.execute(
+                "SELECT f.symbol, f.side, f.size FROM fills f JOIN intents i ON "
+                "i.client_id = f.client_id WHERE i.bar_seq > ?", (self.completed,)).fetchall():
+            pending[sym] += size if side == "buy" else -size
+        acc = self.account.positions
+        for sym in self.symbols:
+            if not _close(float(acc[sym]) + pending[sym], jpos.get(sym, 0.0)):
+                text = (f"reconciliation failed: the restored account holds {acc[sym]} {sym} "
+                        f"(+{pending[sym]} in flight), the journal's fills {jpos.get(sym)}")
+                j.alert("reconciliation", text)
+                raise ReconciliationError(text)
+        for ack in self.broker.open_orders():
+            if ack.client_id not in ours:
+                j.alert("foreign_order", f"open order {ack.client_id!r} is not this run's")
+
+    def _journal_positions(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for sym, side, size in self.journal.conn.execute(
+                "SELECT f.symbol, f.side, f.size FROM fills f JOIN intents i ON "
+                "i.client_id = f.client_id ORDER BY f.rowid").fetchall():
+            out[sym] = out.get(sym, 0.0) + (size if side == "buy" else -size)
+        return out
+
+    # ---- one bar -----------------------------------------------------------------------
+    def _gate(self, bar: Bar) -> tuple[bool, bool, str | None]:
+        """(step it, decide on it, alert)."""
+        for o, h, lo, c in zip(bar.open.tolist(), bar.high.tolist(), bar.low.tolist(),
+                               bar.close.tolist(), strict=True):
+            if not math.isfinite(o + h + lo + c):
+                kind = "nan" if math.isnan(o + h + lo + c) else "inf"
+                return False, False, f"bad bar ({kind} price) at {bar.time}: not traded"
+            if o <= 0 or h <= 0 or lo <= 0 or c <= 0:
+                return False, False, f"bad bar (non-positive price) at {bar.time}: not traded"
+            if h < max(o, c) or lo > min(o, c):
+                return False, False, f"bad bar (low/high inconsistent) at {bar.time}: not traded"
+        t = bar.time.value
+        last = self.received_time
+        tf = self._tf_ns
+        if last is not None:
+            lv = last.value
+            if t == lv:
+                return False, False, f"duplicate bar at {bar.time}: dropped"
+            if t < lv:
+                return False, False, f"out-of-order bar at {bar.time} (after {last}): dropped"
+            if self._max_gap and t - lv > self._max_gap * tf:
+                return True, False, (f"gap: {bar.time - last} since the last bar ({last}) > "
+                                     f"{self._max_gap} bars; no new decision on {bar.time}")
+        if self._stale:
+            age = self.feed.now().value - (t + tf)
+            if age > self._stale * tf:
+                return True, False, (f"stale data: the bar of {bar.time} closed "
+                                     f"{pd.Timedelta(age, unit='ns')} ago (> {self._stale} "
+                                     "bars); no new decision")
+        return True, True, None
+
+    def _target(self) -> np.ndarray:
+        times = pd.DatetimeIndex(list(self._times))
+        if self.n == 1:
+            frame = pd.DataFrame({f: np.fromiter((r[0] for r in self._rows[f]), np.float64,
+                                                 len(times)) for f in _FIELDS}, index=times)
+        else:
+            frame = pd.concat({f: pd.DataFrame(np.vstack(list(self._rows[f])), index=times,
+                                               columns=self.symbols) for f in _FIELDS}, axis=1)
+        sig = as_exposure(self.strategy.signal(frame))
+        return np.asarray(sig, dtype=np.float64).reshape(len(times), -1)[-1].copy()
+
+    def _sizer_inputs(self) -> dict[str, np.ndarray] | None:
+        if not self._needs_inputs:
+            return None
+        prices = {f: np.vstack(list(self._rows[f])) for f in _FIELDS[:4]}
+        out = sizer_inputs(self._sizer, prices, np.vstack(list(self._held)))
+        return {name: out[i, -1, :] for name, i in SIZER_INPUT_NAMES.items()}
+
+    def process(self, bar: Bar) -> None:
+        """Run one closed bar through gate, strategy, guard, step, journal and broker."""
+        t0 = _time.perf_counter()
+        j, acc = self.journal, self.account
+        seq = self.completed + 1
+        step_it, decide, alert = self._gate(bar)
+        data = {f: getattr(bar, f).tolist() for f in _FIELDS}
+        status = "ok" if step_it and decide else ("hold" if step_it else "rejected")
+        if alert:
+            j.alert("bad_bar" if not step_it else "data", alert, bar.time)
+            _log("alert", kind="data", message=alert)
+        self.guard.before_bar()
+        fills: list[Any] = []
+        target = np.full(self.n, np.nan)
+        events: list[tuple[str, str]] = []
+        if step_it:
+            held = self._held_last
+            self._push(bar.time, data, held)   # held target of this bar set below
+            if self.decider is not None:
+                streamed = np.asarray(self.decider.update(bar.open, bar.high, bar.low,
+                                                          bar.close, bar.volume),
+                                      dtype=np.float64)
+            if decide:
+                raw = streamed if self.decider is not None else self._target()
+                target = self.guard.filter(raw, positions_array(acc))
+            held = np.where(np.isnan(target), self._held_last, target)
+            self._held[-1] = held.copy()
+            self._held_last = held
+            n_events = len(acc._events)
+            before = positions_array(acc)
+            fills = acc.step(open=bar.open, high=bar.high, low=bar.low, close=bar.close,
+                             target=target if self.n > 1 else float(target[0]),
+                             sizer_inputs=self._sizer_inputs(), time=bar.time,
+                             day=bar.time.value // 86_400_000_000_000)
+            events = [(e[2], e[4]) for e in acc._events[n_events:]]
+            self.received_time = bar.time
+        latency = (_time.perf_counter() - t0) * 1e6
+        intents = []
+        pos = dict(zip(self.symbols, before if step_it else positions_array(acc),
+                       strict=True))
+        for k, f in enumerate(fills):
+            cid = client_order_id(self.run_tag, self.strategy_tag, self.intent_seq + k)
+            signed = f.size if f.side == "buy" else -f.size
+            p = pos[f.symbol]
+            reduce_only = p != 0 and abs(p + signed) <= abs(p) and np.sign(p + signed) in (
+                0, np.sign(p))
+            pos[f.symbol] = p + signed
+            intents.append((self.intent_seq + k, cid, seq, str(bar.time), f.symbol, f.side,
+                            float(f.size), float(f.price), f.reason, int(reduce_only), f.fee))
+        if intents:
+            with j.transaction("intents") as cur:
+                cur.execute("INSERT OR IGNORE INTO bars VALUES (?, ?, ?, ?)",
+                            (seq, str(bar.time), status, dumps(data)))
+                self.crash("in_intent_txn")
+                for it in intents:
+                    row = cur.execute("SELECT symbol, side, size, price FROM intents WHERE "
+                                      "client_id = ?", (it[1],)).fetchone()
+                    if row is None:
+                        cur.execute("INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    it[:10])
+                    elif row != (it[4], it[5], it[6], it[7]):
+                        raise ReconciliationError(
+                            f"the recomputed intent {it[1]} ({it[5]} {it[6]} {it[4]} @ "
+                            f"{it[7]}) differs from the journaled one {row}; refusing to send")
+            self.crash("after_intents")
+            for it in intents:
+                ack = self.broker.get_order(it[1])
+                if ack is None:
+                    self.crash("before_send")
+                    ack = self.broker.submit(OrderRequest(it[1], it[4], it[5], it[6], it[7],
+                                                          bool(it[9]), bar.time))
+                    _log("order", client_id=it[1], side=it[5], size=it[6], state=ack.state)
+                    self.crash("after_send")
+                if ack.state == "REJECTED":
+                    j.alert("reject", f"order {it[1]} rejected: {ack.detail}", bar.time)
+        new_fills, cursor = self.broker.fills_since(self.cursor)
+        for f in new_fills:
+            match = [it for it in intents if it[1] == f.client_id]
+            if match and not _close(f.fee, match[0][10]):
+                j.alert("fee_drift", f"{f.client_id}: broker fee {f.fee}, model {match[0][10]}")
+        state_blob = np.concatenate([a.ravel() for a in acc.state().values()]).tobytes()
+        positions = dict(zip(self.symbols, positions_array(acc).tolist(), strict=True))
+        with j.transaction("bar") as cur:
+            cur.execute("INSERT OR IGNORE INTO bars VALUES (?, ?, ?, ?)",
+                        (seq, str(bar.time), status, dumps(data)))
+            for f in new_fills:
+                cur.execute("INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            tuple(f))
+                cur.execute("INSERT INTO orders (client_id, event, state, time, detail) VALUES "
+                            "(?, 'fill', 'FILLED', ?, ?)", (f.client_id, _time.time(),
+                                                            f.trade_id))
+            self.crash("in_bar_txn")
+            cur.execute("INSERT INTO positions VALUES (?, ?, ?)",
+                        (seq, str(bar.time), dumps(positions)))
+            cur.execute("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (seq, str(bar.time), dumps(target.tolist()), self.guard.state,
+                         acc.equity, acc.cash, latency, state_blob))
+        self.crash("after_bar")
+        self.cursor = cursor
+        self.completed = seq
+        self.intent_seq += len(intents)
+        self.guard.after_bar(acc.halted, len(intents), events)
+        bpos = self.broker.positions()
+        for sym in self.symbols:
+            if not _close(positions[sym], bpos.get(sym, 0.0)):
+                text = (f"reconciliation drift: the account holds {positions[sym]} {sym}, the "
+                        f"broker {bpos.get(sym, 0.0)}")
+                j.alert("reconciliation", text, bar.time)
+                if self.guard.latch is None:
+                    self.guard._latch("reconciliation", text)
+
+    # ---- loop and shutdown -------------------------------------------------------------
+    def loop(self, *, max_bars: int | None = None) -> None:
+        """Process the feed's bars from where the journal ends."""
+        done = 0
+        skip = self.journal.scalar("SELECT COUNT(*) FROM decisions")
+        for bar in self.feed.bars(skip=int(skip)):
+            self.process(bar)
+            done += 1
+            if self._sigterm:
+                if self.config.shutdown.get("on_sigterm") == "halt" and self.guard.latch is None:
+                    self.guard._latch("sigterm", "SIGTERM received (policy: halt)")
+                self._stop_reason = "SIGTERM"
+                break
+            if max_bars is not None and done >= max_bars:
+                self._stop_reason = "max_bars"
+                break
+        else:
+            self._stop_reason = "feed ended"
+
+    def shutdown(self, reason: str | None = None) -> None:
+        """The shutdown policy: cancel working orders, optionally flatten, journal the stop."""
+        reason = reason or self._stop_reason or "stop"
+        for ack in self.broker.open_orders():
+            res = self.broker.cancel(ack.client_id)
+            with self.journal.transaction("cancel") as cur:
+                cur.execute("INSERT INTO orders (client_id, event, state, time, detail) VALUES "
+                            "(?, 'cancelled', ?, ?, 'shutdown')",
+                            (ack.client_id, res.state, _time.time()))
+        if self.config.shutdown.get("flatten"):
+            self._flatten()
+        self.journal.session("stop", reason)
+        _log("stopped", run=self.run_tag, reason=reason, bars=self.completed)
+
+    def _flatten(self) -> None:
+        last = self._rows["close"][-1] if self._rows["close"] else None
+        if last is None:
+            return
+        pos = self.broker.positions()
+        for j, sym in enumerate(self.symbols):
+            q = pos.get(sym, 0.0)
+            if q == 0:
+                continue
+            cid = client_order_id(self.run_tag, "flatten", self.intent_seq)
+            self.intent_seq += 1
+            side = "sell" if q > 0 else "buy"
+            with self.journal.transaction("flatten") as cur:
+                cur.execute("INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (self.intent_seq - 1 + 10**9, cid, self.completed + 1, None, sym,
+                             side, abs(q), float(last[j]), "shutdown", 1))
+            self.broker.submit(OrderRequest(cid, sym, side, abs(q), float(last[j]), True))
+
+    def on_sigterm(self, *_: Any) -> None:
+        self._sigterm = True
+
+    def result(self) -> RunResult:
+        j = self.journal
+        dec = j.frame("decisions")
+        equity = pd.Series(dec["equity"].to_numpy(), index=pd.DatetimeIndex(dec["time"]),
+                           name="equity")
+        return RunResult(j.path, int(self.completed), self.guard.state, j.frame("intents"),
+                         j.frame("fills"), equity, self.broker.positions(), j.frame("alerts"))
+
+    def close(self) -> None:
+        self.journal.close()
+        self.broker.close()
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
+
+
+def run(config: str | Path | LiveConfig, *, feed: Feed, broker: Broker | None = None,
+        journal: str | Path | None = None, speed: Any = None, max_bars: int | None = None,
+        fsync: bool = True, handle_signals: bool = False,
+        decision: str = "auto") -> RunResult:
+    """Run a promoted strategy on a feed until the feed ends (or ``max_bars``, or SIGTERM).
+
+    Parameters
+    ----------
+    config : path or LiveConfig - a file written by :func:`~quantlab.live.promote`.
+    feed : Feed - e.g. :class:`~quantlab.live.feeds.ReplayFeed`.
+    broker : Broker, optional - default: a :class:`PaperBroker` with the config's costs,
+        persisted beside the journal (``<journal>.paper.sqlite``).
+    journal : path, optional - default ``runs/<name>.journal.sqlite``; an existing journal
+        resumes the run. The kill-switch file is ``<journal>.HALT`` unless the config's
+        ``guard.halt_file`` names another; the paper venue's state is kept in
+        ``<journal>.paper.sqlite``.
+    speed : "max", "realtime" or float, optional - the replay pace (sets ``feed.speed``).
+    max_bars : int, optional - stop after this many bars.
+    fsync : bool, default True - commit each journal transaction to disk.
+    handle_signals : bool, default False - install the SIGTERM policy (the CLI does).
+    decision : {"auto", "stream", "window"}, default "auto" - "stream": the strategy's
+        streaming path (the built-ins have one); "window": ``signal()`` on the trailing
+        window; "auto": streaming when available.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    StartupError
+        Unknown strategy, missing/unknown parameter, invalid limits, fingerprint mismatch.
+    JournalError
+        Another mode's journal, a journal copied without its WAL.
+    ReconciliationError
+        The broker and the journal disagree: nothing is traded.
+    """
+    cfg = config if isinstance(config, LiveConfig) else load_config(config)
+    if speed is not None:
+        feed.speed = speed  # type: ignore[attr-defined]
+    runner = Runner(cfg, feed=feed, broker=broker, journal=journal, fsync=fsync,
+                    decision=decision)
+    previous = None
+    try:
+        if handle_signals:
+            previous = _signal.signal(_signal.SIGTERM, runner.on_sigterm)
+        runner.start()
+        runner.loop(max_bars=max_bars)
+        runner.shutdown()
+        return runner.result()
+    finally:
+        if previous is not None:
+            _signal.signal(_signal.SIGTERM, previous)
+        runner.close()

@@ -1,0 +1,45 @@
+"""The command line: promote (with best_params), live run, status, halt, resume, report."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from quantlab.live.commands import main
+from quantlab.live.status import status
+
+
+def test_promote_run_halt_resume_report(tmp_path, capsys):
+    best = tmp_path / "best.json"
+    best.write_text(json.dumps({"fast": 4, "slow": 12}))  # a walk-forward result's best_params
+    assert main(["promote", "SmaCross", "--name", "cli", "--start", "2011-06", "--end",
+                 "2012-12", "--symbol", "AAPL", "--best-params", str(best), "-o", "fee_bps=5",
+                 "--out", str(tmp_path)]) == 0
+    doc = yaml.safe_load((tmp_path / "cli.yaml").read_text())
+    assert doc["strategy"]["params"] == {"fast": 4, "slow": 12, "short": False}
+    assert doc["backtest"]["costs"]["fee_bps"] == 5.0
+    journal = tmp_path / "j.sqlite"
+    assert main(["live", "run", str(tmp_path / "cli.yaml"), "--start", "2012-01", "--end",
+                 "2012-06", "--journal", str(journal), "--no-fsync", "--max-bars", "40"]) == 0
+    done = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert done["bars"] == 40 and done["state"] == "ACTIVE"
+    assert main(["live", "halt", str(journal), "--reason", "test"]) == 0
+    assert status(journal)["latched"] == {"source": "cli", "reason": "test"}
+    assert main(["live", "status", str(journal)]) == 0
+    shown = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert shown["state"] == "HALTED" and shown["bars"] == 40
+    # the halted run resumes where it stopped, still halted after the restart
+    assert main(["live", "run", str(tmp_path / "cli.yaml"), "--start", "2012-01", "--end",
+                 "2012-06", "--journal", str(journal), "--no-fsync"]) == 0
+    assert status(journal)["state"] == "HALTED"
+    assert main(["live", "resume", str(journal)]) == 0
+    assert status(journal)["latched"] is None
+    assert main(["live", "report", str(journal), "--out", str(tmp_path / "r.html")]) == 0
+    assert "Shadow report" in (tmp_path / "r.html").read_text()
+
+
+def test_errors_exit_2_with_one_line(tmp_path, capsys):
+    assert main(["live", "status", str(tmp_path / "missing.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: journal") and err.count("\n") == 1
