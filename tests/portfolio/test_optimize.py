@@ -405,3 +405,109 @@ def test_efficient_frontier_spans_min_variance_to_max_return(pypfopt, r):
         ef.efficient_return(float(fr["expected_return"].iloc[i]))
         np.testing.assert_allclose(fr[list(r.columns)].iloc[i].to_numpy(), ef.weights,
                                    atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- HiGHS warm re-solve
+
+WARM_CASES = {
+    "min_cvar": Constraints(max_weight=0.4, groups={"g": (["S0", "S1"], 0.1, 0.5)}),
+    "max_sharpe": Constraints(lower=0.02, upper=0.45, groups={"g": (["S0", "S1"], 0.1, 0.5)}),
+    "min_variance": Constraints(max_weight=0.4, target_return=0.05),
+    "mean_variance": Constraints(lower=-0.1, upper=0.6, long_only=False,
+                                 groups={"g": (["S2", "S3"], None, 0.7)}),
+}
+
+
+def _goal(res, objective):
+    """The objective each problem minimizes, from the result (lower is better)."""
+    return {"min_cvar": res.cvar, "max_sharpe": -res.sharpe, "min_variance": res.volatility,
+            "mean_variance": -(res.expected_return - 0.5 * res.volatility**2)}[objective]
+
+
+@pytest.mark.parametrize("objective", list(WARM_CASES))
+def test_highs_warm_re_solves_equal_rebuilt_highs_and_clarabel(objective):
+    # a rolling schedule (scenario rows shifted, the previous basis reused) on the warm path
+    # equals a cvxpy problem rebuilt with HiGHS (cold) at every step; against Clarabel (an
+    # interior-point method stopping at 1e-10 gaps, up to 1e-6 off along flat optima) the
+    # weights agree to the oracle bar and HiGHS's objective is never worse
+    x = returns(6, 640, seed=5)
+    c = WARM_CASES[objective]
+    opt = Optimizer(objective=objective, periods_per_year=PPY, constraints=c, solver="HIGHS")
+    compiled = opt.compile([f"S{i}" for i in range(6)], n_scenarios=250)
+    assert compiled._warm is not None  # the HiGHS warm path, not cvxpy
+    ref = opt.replace(solver="CLARABEL").compile([f"S{i}" for i in range(6)], n_scenarios=250)
+    for start in range(0, 390, 21):
+        window = x.iloc[start:start + 250]
+        got = compiled.solve(window)
+        rebuilt = _w(optimize(window, objective=objective, periods_per_year=PPY, constraints=c,
+                              solver="HIGHS"))
+        np.testing.assert_allclose(_w(got), rebuilt, atol=1e-9)
+        clarabel = ref.solve(window)
+        np.testing.assert_allclose(_w(got), _w(clarabel), atol=1e-5)
+        assert _goal(got, objective) <= _goal(clarabel, objective) + 1e-12
+    # the LP keeps its simplex basis for the next re-solve; the QPs start afresh
+    assert (compiled._warm.basis is not None) == (objective == "min_cvar")
+
+
+def test_highs_warm_max_sharpe_and_min_cvar_equal_the_oracles(pypfopt, riskfolio):
+    x = returns(6, 700, seed=3)
+    names = list(x.columns)
+    sharpe = Optimizer(objective="max_sharpe", periods_per_year=PPY, solver="HIGHS",
+                       constraints=Constraints(max_weight=0.35)).compile(names)
+    cvar = Optimizer(objective="min_cvar", periods_per_year=PPY, solver="HIGHS",
+                     constraints=Constraints()).compile(names, n_scenarios=250)
+    for start in (0, 21, 42, 450):  # warm re-solves, then a jump (no shared scenarios)
+        r = x.iloc[start:start + 250]
+        ef = _pypfopt_ef(pypfopt, r, bounds=(0, 0.35))
+        ef.max_sharpe(risk_free_rate=0.0)
+        np.testing.assert_allclose(_w(sharpe.solve(r)), ef.weights, atol=1e-5)
+        port = riskfolio.Portfolio(returns=r, alpha=0.05)
+        port.assets_stats(method_mu="hist", method_cov="hist")
+        port.solvers = ["CLARABEL"]
+        w = port.optimization(model="Classic", rm="CVaR", obj="MinRisk", rf=0, l=0, hist=True)
+        np.testing.assert_allclose(_w(cvar.solve(r)), w["weights"].to_numpy(), atol=1e-5)
+
+
+def test_highs_warm_path_keeps_each_retained_scenario_in_its_row():
+    x = returns(3, 40, seed=2).to_numpy()
+    opt = Optimizer(objective="min_cvar", periods_per_year=PPY, solver="HIGHS")
+    warm = opt.compile(["S0", "S1", "S2"], n_scenarios=20)._warm
+    first = warm._align(x[0:20])
+    np.testing.assert_array_equal(first, x[0:20])
+    second = warm._align(x[5:25])  # rolled by 5: rows 5..19 stay, 20..24 take rows 0..4
+    np.testing.assert_array_equal(second[5:], x[5:20])
+    np.testing.assert_array_equal(second[:5], x[20:25])
+    third = warm._align(x[30:32].repeat(10, axis=0))  # not a roll: positions keep their rows
+    assert sorted(map(tuple, third)) == sorted(map(tuple, x[30:32].repeat(10, axis=0)))
+
+
+def test_highs_warm_path_falls_back_to_cvxpy_for_other_constraints_and_failures():
+    x = returns(4, 300, seed=4)
+    names = list(x.columns)
+    # max_turnover needs auxiliary variables: cvxpy solves it, still with HiGHS
+    opt = Optimizer(objective="min_cvar", periods_per_year=PPY, solver="HIGHS",
+                    constraints=Constraints(max_turnover=0.5))
+    compiled = opt.compile(names, n_scenarios=250)
+    assert compiled._warm is None
+    got = compiled.solve(x.iloc[:250], current_weights=np.full(4, 0.25))
+    want = optimize(x.iloc[:250], objective="min_cvar", periods_per_year=PPY, solver="HIGHS",
+                    constraints=Constraints(max_turnover=0.5), current_weights=np.full(4, 0.25))
+    np.testing.assert_allclose(_w(got), _w(want), atol=1e-9)
+    # an infeasible target after a warm solve: HiGHS fails warm and cold, then the cvxpy
+    # path names the clash and no weights come back
+    opt = Optimizer(objective="min_cvar", periods_per_year=PPY, solver="HIGHS",
+                    constraints=Constraints(target_return=0.0))
+    compiled = opt.compile(names, n_scenarios=250)
+    window = x.iloc[:250]
+    compiled.solve(window)
+    assert compiled._warm is not None and compiled._warm.basis is not None
+    mu = window.mean().to_numpy() * PPY
+    cov = window.cov().to_numpy() * PPY
+    with pytest.raises(InvalidParameterError, match="`target_return`"):
+        compiled.solve_estimates(mu, cov, scenarios=window, target_return=float(mu.max()) + 1.0)
+    assert compiled._warm.basis is None  # a failed solve forgets the basis
+    # and the next feasible solve is right again
+    np.testing.assert_allclose(_w(compiled.solve(window)),
+                               _w(optimize(window, objective="min_cvar", periods_per_year=PPY,
+                                           constraints=Constraints(target_return=0.0),
+                                           solver="HIGHS")), atol=1e-9)
