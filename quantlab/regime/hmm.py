@@ -340,6 +340,35 @@ class HMMRegime:
     loglik_ = property(lambda self: self._attr("loglik"), doc="Training log-likelihood.")
     n_obs_ = property(lambda self: self._attr("n_obs"), doc="Training observations.")
 
+    @property
+    def states_(self) -> pd.DataFrame:
+        """The states of the last fit, in their order (state 0 = the calmest).
+
+        One row per state: ``mean`` and ``volatility`` of the first feature (per bar, in its
+        units; the order is by this volatility), ``stationary`` (long-run share of time,
+        from ``transmat_``) and ``expected_duration`` (bars, ``1 / (1 - transmat_[k, k])``).
+        """
+        fit = self._fitted("states_")
+        cov = np.asarray(fit.covars, dtype=np.float64)
+        k = np.asarray(fit.transmat).shape[0]
+        if cov.ndim == 1:  # spherical (K,)
+            var = cov
+        elif cov.ndim == 2 and cov.shape[0] == k and self.covariance == "diag":  # (K, F)
+            var = cov[:, 0]
+        elif cov.ndim == 3:  # full (K, F, F)
+            var = cov[:, 0, 0]
+        else:  # tied (F, F): one covariance for every state
+            var = np.full(k, cov[0, 0])
+        stay = np.diag(np.asarray(fit.transmat, dtype=np.float64))
+        with np.errstate(divide="ignore"):
+            duration = np.where(stay < 1.0, 1.0 / (1.0 - stay), np.inf)
+        frame = pd.DataFrame({"mean": np.asarray(fit.means, dtype=np.float64)[:, 0],
+                              "volatility": np.sqrt(var),
+                              "stationary": stationary_distribution(fit.transmat),
+                              "expected_duration": duration})
+        frame.index.name = "state"
+        return frame
+
     # ------------------------------------------------------------------ features
     def _features(self, data: Any, method: str, *, state: np.ndarray | None = None) -> np.ndarray:
         """(T, F) features of ``data``; sets/checks the input kind."""

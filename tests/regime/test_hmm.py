@@ -436,3 +436,19 @@ def test_refit_on_another_kind_of_data(sim):
     model.fit(sim.returns.iloc[:500])  # a new fit may switch from bars to a returns Series
     assert model.warmup == 0 and model.filter(sim.returns.iloc[:600]).shape == (600, 2)
     assert repr(model).startswith("HMMRegime(n_states=2")
+
+
+def test_states_table_is_ordered_by_volatility_and_matches_the_parameters():
+    """`states_`: state 0 the calmest; its columns restate the fitted parameters (oracle:
+    numpy on means_, covars_, transmat_ and the stationary distribution)."""
+    from quantlab.data.synthetic import regime_switching
+
+    sim = regime_switching(1500, seed=3)
+    for covariance in ("diag", "full", "spherical"):
+        model = HMMRegime(2, covariance=covariance, n_init=2, seed=7).fit(sim.data.iloc[:1000])
+        table = model.states_
+        assert list(table.index) == [0, 1] and table["volatility"].is_monotonic_increasing
+        np.testing.assert_allclose(table["mean"], model.means_[:, 0])
+        np.testing.assert_allclose(table["expected_duration"], 1 / (1 - np.diag(model.transmat_)))
+        pi = table["stationary"].to_numpy()
+        np.testing.assert_allclose(pi @ model.transmat_, pi, atol=1e-12)
