@@ -123,15 +123,40 @@ def run_tasks(func: Callable[..., Any], tasks: Iterable[Any], *, backend: str = 
 
 
 def _dask_run(client: Any, func: Callable[..., Any], tasks: list[Any],
-              shared: dict[str, Any]) -> list[Any]:
+              shared: dict[str, Any], *, attempts: int = 3) -> list[Any]:
+    """Scatter ``shared`` once, map ``func`` over ``tasks``, gather in order.
+
+    The tasks are pure functions of their inputs, so a run whose scattered data the cluster
+    lost (a worker gone, or the scheduler forgetting a replica: distributed reports "lost
+    dependencies") is scattered and run again, up to ``attempts`` times in all.
+    """
+    from distributed.client import FutureCancelledError
+
+    for attempt in range(attempts):
+        try:
+            return _dask_run_once(client, func, tasks, shared)
+        except FutureCancelledError as exc:
+            if "lost dependencies" not in str(exc) or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _dask_run_once(client: Any, func: Callable[..., Any], tasks: list[Any],
+                   shared: dict[str, Any]) -> list[Any]:
     # hash=False: a fresh key per call. With content keys, scattering the same data again
     # while the previous call's futures are being released loses it ("lost dependencies").
-    scattered = {k: client.scatter(v, broadcast=True, hash=False) for k, v in shared.items()}
+    scattered = {k: client.scatter(v, hash=False) for k, v in shared.items()}
     futures = client.map(func, tasks, pure=False, **scattered)
     try:
         return list(client.gather(futures))
+    except BaseException:
+        client.cancel(list(futures))  # stop what is still queued; the data is released below
+        raise
     finally:
-        client.cancel(list(futures) + list(scattered.values()))
+        # dropping the last references releases the keys on the scheduler once nothing needs
+        # them; an explicit cancel of finished futures and of the data raced with the next
+        # call's tasks on the same client ("lost dependencies")
+        del futures, scattered
 
 
 # ---- sweeps through run_tasks -------------------------------------------------------------
