@@ -66,6 +66,7 @@ __all__ = [
     "neighbour_stability",
     "top_combinations",
     "curves_figure",
+    "command_html",
 ]
 
 #: Environment variable that turns smoke mode on in every notebook (``QUANTLAB_SMOKE=1``).
@@ -317,7 +318,8 @@ def report_command(notebook: str, parameters: Mapping[str, Any]) -> str:
     return shlex.join(words)
 
 
-def _command_html(command: str, summary: str) -> str:
+def command_html(command: str, summary: str) -> str:
+    """The header a report notebook's setup shows: this run's own command, then a summary."""
     import html
 
     return (f'<div class="quantlab-run"><div><b>This run:</b></div><pre class="command" '
@@ -372,7 +374,7 @@ class BacktestSetup:
         return report_command(_BACKTEST_NOTEBOOK, self.parameters)
 
     def _repr_html_(self) -> str:
-        return _command_html(self.command, repr(self))
+        return command_html(self.command, repr(self))
 
     def run(self) -> Any:
         """Return ``quantlab.backtest(self.data, self.strategy, **self.options)``."""
@@ -539,7 +541,7 @@ class SweepSetup:
         return report_command(_SWEEP_NOTEBOOK, self.parameters)
 
     def _repr_html_(self) -> str:
-        return _command_html(self.command, repr(self))
+        return command_html(self.command, repr(self))
 
     @property
     def n_combinations(self) -> int:

@@ -6,7 +6,6 @@ report runner calls the same function before starting a kernel, so a bad value f
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from quantlab._validate import check_choice, check_float, check_int, message
 from quantlab.errors import InvalidParameterError
 from quantlab.report.notebook_helpers import (
     SMOKE_BARS,
+    command_html,
     load_bars,
     make_strategy,
     report_command,
@@ -81,8 +81,7 @@ class RegimeRiskSetup:
         summary = (f"{self.label}: {len(self.data)} bars, {self.model!r}; {self.filtered!r}; "
                    f"VaR {self.confidence:.1%} by {', '.join(self.var_methods)}"
                    + (" (smoke)" if self.smoke else ""))
-        return (f'<div class="quantlab-run"><b>This run:</b><pre style="white-space:pre-wrap">$ '
-                f"{html.escape(self.command)}</pre><div>{html.escape(summary)}</div></div>")
+        return command_html(self.command, summary)
 
 
 def regime_risk_setup(*, dataset: str | None = "aapl", store: str | None = None,

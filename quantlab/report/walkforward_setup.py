@@ -6,7 +6,6 @@ bad value fails at once, in the house format, before any fold runs.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from quantlab.report.notebook_helpers import (
     _cost_options,
     _given,
     _label,
+    command_html,
     load_bars,
     report_command,
     shrink_grid,
@@ -98,8 +98,7 @@ class WalkForwardSetup:
         summary = (f"{self.label}: {len(self.data)} bars, {self.strategy_cls.__name__} "
                    f"{self.search} search of {self.space} on {self.metric}, {self.splitter!r}"
                    + (" (smoke)" if self.smoke else ""))
-        return (f'<div class="quantlab-run"><b>This run:</b><pre style="white-space:pre-wrap">$ '
-                f"{html.escape(self.command)}</pre><div>{html.escape(summary)}</div></div>")
+        return command_html(self.command, summary)
 
 
 def walkforward_setup(*, dataset: str | None = "aapl", store: str | None = None,
