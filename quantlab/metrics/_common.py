@@ -93,6 +93,14 @@ def check_confidence(value: Any, caller: str, name: str = "confidence") -> float
     return float(value)
 
 
+def tail_probability(confidence: float) -> float:
+    """``1 - confidence`` without its representation error (1 - 0.95 is 0.050000000000000044).
+
+    The tail probability behind every VaR, ES and VaR backtest, so each rounds it alike.
+    """
+    return round(1.0 - confidence, 12)
+
+
 # --------------------------------------------------------------------------- periods per year
 _DAY = 86400.0
 _COARSE = (  # (low days, high days, periods per year, label)

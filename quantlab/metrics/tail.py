@@ -14,7 +14,7 @@ import numpy as np
 
 from quantlab._validate import message
 from quantlab.errors import InvalidParameterError
-from quantlab.metrics._common import Prepared, check_confidence, prepare
+from quantlab.metrics._common import Prepared, check_confidence, prepare, tail_probability
 
 __all__ = ["var_historical", "es_historical", "tail_ratio"]
 
@@ -37,11 +37,6 @@ def _by_column(p: Prepared, func: Callable[[np.ndarray], np.ndarray]) -> np.ndar
         if col.size:
             out[j] = func(col.reshape(-1, 1))[0]
     return out
-
-
-def _alpha(confidence: float) -> float:
-    # 1 - 0.95 is 0.050000000000000044; round away the representation error
-    return round(1.0 - confidence, 12)
 
 
 def var_historical(returns: Any, *, confidence: float = 0.95) -> Any:
@@ -76,7 +71,7 @@ def var_historical(returns: Any, *, confidence: float = 0.95) -> Any:
     >>> var_historical([-0.05, -0.02, 0.0, 0.01, 0.03], confidence=0.75)
     0.02
     """
-    alpha = _alpha(check_confidence(confidence, "var_historical"))
+    alpha = tail_probability(check_confidence(confidence, "var_historical"))
     p = prepare(returns, "returns", "var_historical")
     return p.wrap(_by_column(p, lambda a: 0.0 - np.percentile(a, 100.0 * alpha, axis=0)),
                   "var_historical")
@@ -115,7 +110,7 @@ def es_historical(returns: Any, *, confidence: float = 0.95) -> Any:
     >>> round(es_historical([-0.05, -0.02, 0.0, 0.01, 0.03], confidence=0.75), 10)
     0.035
     """
-    alpha = _alpha(check_confidence(confidence, "es_historical"))
+    alpha = tail_probability(check_confidence(confidence, "es_historical"))
     p = prepare(returns, "returns", "es_historical")
 
     def tail_mean(a: np.ndarray) -> np.ndarray:

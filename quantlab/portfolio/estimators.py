@@ -22,6 +22,7 @@ import pandas as pd
 
 from quantlab._validate import as_float_array, check_choice, check_float, check_int, message
 from quantlab.errors import DataError
+from quantlab.metrics._common import check_ppy
 
 __all__ = [
     "Estimator",
@@ -52,11 +53,6 @@ def _prepare(returns: Any, caller: str, *, min_rows: int = 2) -> np.ndarray:
                                 f"{x[row, col]} at row {row}, column {col}",
                                 "Drop incomplete rows first, e.g. returns.dropna()."))
     return x
-
-
-def _ppy(value: Any, caller: str) -> float:
-    return check_float("periods_per_year", value, caller=caller, minimum=0.0,
-                       exclusive_minimum=True)
 
 
 def _wrap_cov(template: Any, cov: np.ndarray) -> Any:
@@ -144,7 +140,7 @@ def sample_covariance(returns: Any, *, periods_per_year: float) -> Any:
     """
     caller = "sample_covariance"
     return _wrap_cov(returns, sample_covariance_arr(_prepare(returns, caller),
-                                                    _ppy(periods_per_year, caller)))
+                                                    check_ppy(periods_per_year, caller)))
 
 
 def ewm_covariance(returns: Any, *, span: float, periods_per_year: float) -> Any:
@@ -169,7 +165,7 @@ def ewm_covariance(returns: Any, *, span: float, periods_per_year: float) -> Any
     caller = "ewm_covariance"
     span = check_float("span", span, caller=caller, minimum=1.0)
     return _wrap_cov(returns, ewm_covariance_arr(_prepare(returns, caller), span,
-                                                 _ppy(periods_per_year, caller)))
+                                                 check_ppy(periods_per_year, caller)))
 
 
 def ledoit_wolf_covariance(returns: Any, *, periods_per_year: float) -> Any:
@@ -196,7 +192,7 @@ def ledoit_wolf_covariance(returns: Any, *, periods_per_year: float) -> Any:
     """
     caller = "ledoit_wolf_covariance"
     return _wrap_cov(returns, ledoit_wolf_covariance_arr(_prepare(returns, caller),
-                                                         _ppy(periods_per_year, caller)))
+                                                         check_ppy(periods_per_year, caller)))
 
 
 # ---------------------------------------------------------------------------- means
@@ -242,7 +238,7 @@ def historical_mean(returns: Any, *, periods_per_year: float) -> Any:
     """
     caller = "historical_mean"
     return _wrap_mean(returns, historical_mean_arr(_prepare(returns, caller, min_rows=1),
-                                                   _ppy(periods_per_year, caller)))
+                                                   check_ppy(periods_per_year, caller)))
 
 
 def ewm_mean(returns: Any, *, span: float, periods_per_year: float) -> Any:
@@ -263,7 +259,7 @@ def ewm_mean(returns: Any, *, span: float, periods_per_year: float) -> Any:
     caller = "ewm_mean"
     span = check_float("span", span, caller=caller, minimum=1.0)
     return _wrap_mean(returns, ewm_mean_arr(_prepare(returns, caller, min_rows=1), span,
-                                            _ppy(periods_per_year, caller)))
+                                            check_ppy(periods_per_year, caller)))
 
 
 def james_stein_mean(returns: Any, *, periods_per_year: float) -> Any:
@@ -290,7 +286,7 @@ def james_stein_mean(returns: Any, *, periods_per_year: float) -> Any:
     """
     caller = "james_stein_mean"
     return _wrap_mean(returns, james_stein_mean_arr(_prepare(returns, caller),
-                                                    _ppy(periods_per_year, caller)))
+                                                    check_ppy(periods_per_year, caller)))
 
 
 # ---------------------------------------------------------------------------- the bundle
@@ -352,7 +348,7 @@ class Estimator:
         """
         caller = "Estimator.estimate"
         x = _prepare(returns, caller)
-        mu, cov = self.estimate_arr(x, _ppy(periods_per_year, caller))
+        mu, cov = self.estimate_arr(x, check_ppy(periods_per_year, caller))
         return _wrap_mean(returns, mu), _wrap_cov(returns, cov)
 
 

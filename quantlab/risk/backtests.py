@@ -19,7 +19,7 @@ from scipy import special, stats
 
 from quantlab._validate import as_float_array, check_choice, check_float, check_int, message
 from quantlab.errors import DataError, InvalidParameterError
-from quantlab.metrics._common import check_confidence
+from quantlab.metrics._common import check_confidence, tail_probability
 
 __all__ = [
     "KupiecResult",
@@ -122,10 +122,6 @@ def _level(level: Any, caller: str) -> float:
     return check_confidence(level, caller, name="level")
 
 
-def _alpha(confidence: float) -> float:
-    return round(1.0 - confidence, 12)
-
-
 def _exceptions_array(exceptions: Any, caller: str) -> np.ndarray:
     """Boolean 1-D array from a boolean/0-1 sequence; NaN entries are dropped."""
     arr = as_float_array(exceptions, "exceptions", caller=caller, ndim=(1,))
@@ -188,7 +184,7 @@ def kupiec(exceptions_or_n: Any, n_obs: int | None = None, *, confidence: float 
     (5.0252, 0.025, True)
     """
     caller = "kupiec"
-    p = _alpha(check_confidence(confidence, caller))
+    p = tail_probability(check_confidence(confidence, caller))
     lvl = _level(level, caller)
     if np.ndim(exceptions_or_n) == 0:
         if n_obs is None:
@@ -371,7 +367,7 @@ def traffic_light(n_exceptions: int, n_obs: int = 250, confidence: float = 0.99)
     ('yellow', 0.4)
     """
     caller = "traffic_light"
-    p = _alpha(check_confidence(confidence, caller))
+    p = tail_probability(check_confidence(confidence, caller))
     n = check_int("n_obs", n_obs, caller=caller, minimum=1)
     value = n_exceptions.item() if isinstance(n_exceptions, np.generic) else n_exceptions
     x = check_int("n_exceptions", value, caller=caller, minimum=0, maximum=n)
@@ -489,7 +485,7 @@ def es_backtest(returns: Any, var_forecast: Any, es_forecast: Any, *, confidence
     False
     """
     caller = "es_backtest"
-    alpha = _alpha(check_confidence(confidence, caller))
+    alpha = tail_probability(check_confidence(confidence, caller))
     lvl = _level(level, caller)
     n_sims = check_int("n_sims", n_sims, caller=caller, minimum=100)
     seed = check_int("seed", seed, caller=caller, minimum=0)

@@ -21,7 +21,7 @@ from scipy import special, stats
 
 from quantlab._validate import check_choice, check_float, check_int, message
 from quantlab.errors import DataError, InvalidParameterError
-from quantlab.metrics._common import Prepared, check_confidence, prepare
+from quantlab.metrics._common import Prepared, check_confidence, prepare, tail_probability
 from quantlab.risk._kernels import ewma_variance_nb, rolling_moments_nb, rolling_quantile_tail_nb
 
 __all__ = ["var", "es", "METHODS"]
@@ -36,11 +36,6 @@ _NEEDS = {"historical": 1, "parametric": 2, "student_t": 4, "cornish_fisher": 4,
 
 #: Clip range of the method-of-moments degrees of freedom of ``method="student_t"``.
 NU_BOUNDS: tuple[float, float] = (4.1, 1000.0)
-
-
-def _alpha(confidence: float) -> float:
-    # 1 - 0.99 is 0.010000000000000009; round away the representation error (metrics.tail rule)
-    return round(1.0 - confidence, 12)
 
 
 def var(
@@ -107,7 +102,7 @@ def var(
     standard deviation ``sigma`` (ddof=1), skewness ``S`` and excess kurtosis ``K`` (the
     bias-corrected G1, G2 of pandas' ``.skew()``/``.kurt()``):
 
-    * historical: ``VaR = -Q_alpha(r)``, the empirical quantile with linear interpolation
+    * historical: ``VaR = -Qtail_probability(r)``, the empirical quantile with linear interpolation
       (numpy's and pandas' default). Rolling: a numba kernel of two indexed heaps split at the
       quantile, O(log window) per bar.
     * parametric (normal): ``VaR = -(mu + sigma z)``.
@@ -127,7 +122,7 @@ def var(
       :func:`quantlab.regime.garch.garch_volatility` (normal innovations, zero mean).
     * filtered_historical (Barone-Adesi, Giannopoulos & Vosper 1999; Hull & White 1998):
       standardized residuals ``z_s = r_s / sigma_s`` with the GARCH forecasts,
-      ``VaR_t = -sigma_t Q_alpha(z_{t-window} .. z_{t-1})`` (the historical kernel on z; the
+      ``VaR_t = -sigma_t Qtail_probability(z_{t-window} .. z_{t-1})`` (the historical kernel on z; the
       first forecast comes ``window`` bars after the first GARCH forecast).
 
     The GARCH methods fit GARCH(1,1), zero mean, normal likelihood on returns x 100 with
@@ -211,7 +206,7 @@ def es(
 def _forecast(kind: str, caller: str, returns: Any, confidence: Any, method: Any, window: Any,
               min_periods: Any, lam: Any, nu: Any, refit_every: Any, garch_window: Any) -> Any:
     confidence = check_confidence(confidence, caller)
-    alpha = _alpha(confidence)
+    alpha = tail_probability(confidence)
     method = check_choice("method", method, METHODS, caller=caller)
     lam = check_float("lam", lam, caller=caller, minimum=0.0, maximum=1.0, exclusive_minimum=True)
     if lam >= 1.0:
