@@ -1,0 +1,141 @@
+"""Secrets of the live runner: read from the environment only, redacted everywhere.
+
+RELIABILITY.md behaviour 15: API keys, secrets and tokens come from environment variables,
+are held in :class:`Secret` (whose ``repr``/``str`` never show the value), never reach strategy
+or notebook code, and :class:`RedactingFilter` removes their values from every log record.
+
+Only the code that signs a request calls :meth:`Secret.reveal`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from quantlab.errors import InvalidParameterError
+
+__all__ = ["Secret", "secret_from_env", "RedactingFilter", "redact", "REDACTED"]
+
+REDACTED = "***"
+
+
+class Secret:
+    """A secret value whose ``repr``, ``str`` and format show ``***``.
+
+    Parameters
+    ----------
+    value : str - the secret (non-empty).
+    name : str, default "" - where it came from (an environment variable name), shown in
+        ``repr`` so an operator knows which secret is meant.
+
+    Examples
+    --------
+    >>> s = Secret("hunter2", name="EXCHANGE_SECRET")
+    >>> s, str(s), f"{s}"
+    (Secret(EXCHANGE_SECRET=***), '***', '***')
+    >>> s.reveal()
+    'hunter2'
+    """
+
+    __slots__ = ("_value", "name")
+
+    def __init__(self, value: str, *, name: str = "") -> None:
+        if not isinstance(value, str) or not value:
+            raise InvalidParameterError(f"Secret({name or 'value'}): expected a non-empty "
+                                        "string; set the environment variable.")
+        self._value = value
+        self.name = name
+
+    def reveal(self) -> str:
+        """The value, for the one place that signs a request."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({self.name}={REDACTED})" if self.name else f"Secret({REDACTED})"
+
+    def __str__(self) -> str:
+        return REDACTED
+
+    def __format__(self, spec: str) -> str:
+        return REDACTED
+
+    def __eq__(self, other: object) -> bool:
+        import hmac
+
+        if isinstance(other, Secret):
+            other = other._value
+        return isinstance(other, str) and hmac.compare_digest(self._value.encode(),
+                                                              other.encode())
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self.name))
+
+    def __reduce__(self) -> Any:  # never pickled into a report, a cache or a Dask task
+        raise TypeError("a Secret cannot be pickled; read it from the environment where "
+                        "it is needed.")
+
+
+def secret_from_env(name: str, *, required: bool = True,
+                    environ: dict[str, str] | None = None) -> Secret | None:
+    """Read the secret named by environment variable ``name``.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``required`` and the variable is unset or empty (the message names the variable,
+        never a value).
+    """
+    env = os.environ if environ is None else environ
+    value = env.get(name, "")
+    if not value:
+        if required:
+            raise InvalidParameterError(f"secret: the environment variable {name} is not set; "
+                                        f"export {name}=... before starting (secrets are read "
+                                        "from the environment only, never from config files).")
+        return None
+    return Secret(value, name=name)
+
+
+def redact(text: str, secrets: Iterable[Secret | str]) -> str:
+    """``text`` with every secret value replaced by ``***``."""
+    for s in secrets:
+        value = s.reveal() if isinstance(s, Secret) else str(s)
+        if value:
+            text = text.replace(value, REDACTED)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that replaces secret values in every record by ``***``.
+
+    Attach it to the handlers (a filter on a logger misses records of its children)::
+
+        handler.addFilter(RedactingFilter([key, secret]))
+
+    The message is formatted with its arguments first, then redacted; the arguments are
+    dropped so no handler formats the raw values again.
+    """
+
+    def __init__(self, secrets: Iterable[Secret | str] = ()) -> None:
+        super().__init__()
+        self.secrets: list[Secret | str] = list(secrets)
+
+    def add(self, secret: Secret | str) -> None:
+        self.secrets.append(secret)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        try:
+            text = record.getMessage()
+        except Exception:  # a broken format: keep the raw text, still redacted
+            text = f"{record.msg} {record.args}"
+        record.msg = redact(text, self.secrets)
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info),
+                                     self.secrets)
+            record.exc_info = None
+        return True
