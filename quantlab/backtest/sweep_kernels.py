@@ -510,7 +510,16 @@ def cross_sweep_nb(kind, windows, params, warmups, open_, close, fill_next_open,
         st[k, 3] = init_cash  # previous equity
         st[k, 4] = init_cash  # peak
         st[k, 6] = init_cash  # floor: equity below which a new maximum drawdown starts
-    for t0 in range(0, n_bars, _BLOCK):
+    # whole blocks before the evaluation window only warm the moving averages: one parallel
+    # launch over the windows runs them all (the same block-by-block computations as below,
+    # so the same values), instead of a launch and a barrier per block
+    t_warm = min(max(t_start, 0) // _BLOCK, n_bars // _BLOCK) * _BLOCK
+    for i in prange(n_ma):
+        for t0 in range(0, t_warm, _BLOCK):
+            buf[i, 0] = buf[i, _BLOCK]
+            _ma_block_nb(kind, close[t0:t0 + _BLOCK], int(windows[i]), ma_state[i],
+                         buf[i, 1 : 1 + _BLOCK])
+    for t0 in range(t_warm, n_bars, _BLOCK):
         t1 = min(n_bars, t0 + _BLOCK)
         for i in prange(n_ma):  # buf[i, 1 + j] = moving average of bar t0 + j
             buf[i, 0] = buf[i, _BLOCK]  # the previous block's last bar (NaN before bar 0)

@@ -497,6 +497,20 @@ def test_fused_equals_generic_on_every_fused_option(bars, cls, options):
     _assert_fused_equals_generic(fused.table, generic.table, fused.config["periods_per_year"])
 
 
+@pytest.mark.parametrize("t0", [1023, 1024, 1500])
+@pytest.mark.parametrize("cls", [SmaCross, EmaCross])
+def test_fused_window_after_whole_blocks_equals_generic(bars, cls, t0):
+    """Windows starting after one or more whole blocks of the fused kernel (1024 bars): the
+    moving averages warmed in one launch before the window are the block-by-block ones."""
+    grid = {"fast": [3, 5, 8, 13], "slow": [5, 10, 21, 55], "short": [False, True]}
+    opts = {"fill": "next_open", "fee_bps": 10.0, "start": bars.index[t0]}
+    fused = sweep(cls, bars, grid, progress=False, **opts)
+    generic = sweep(cls, bars, grid, progress=False, use_fast_path=False, chunk_size=9, **opts)
+    assert (fused.config["path"], generic.config["path"]) == ("fused", "generic")
+    assert fused.table["n_orders"].sum() > 0
+    _assert_fused_equals_generic(fused.table, generic.table, fused.config["periods_per_year"])
+
+
 @pytest.mark.parametrize("options", [
     {"fill": "close", "fee_bps": 10.0, "start": "2021-01-20", "end": "2021-03-01"},
     {"fill": "next_open", "slippage_bps": 5.0, "size": 0.5, "start": "2021-02-10 13:00"},
