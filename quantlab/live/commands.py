@@ -1,4 +1,4 @@
-"""``quantlab promote`` and ``quantlab live run|status|halt|resume|report``.
+"""``quantlab promote`` and ``quantlab live run|status|halt|resume|report|serve``.
 
 Wired into ``quantlab/cli.py`` with ``add_commands(sub)``; also runnable as
 ``python -m quantlab.live ...`` (same parser).
@@ -50,7 +50,7 @@ def add_commands(subparsers: Any) -> None:
     live = subparsers.add_parser("live", help="run a promoted strategy on paper; status, "
                                               "halt, resume, report")
     sub = live.add_subparsers(dest="live_command", required=True,
-                              metavar="{run,status,halt,resume,report}")
+                              metavar="{run,status,halt,resume,report,serve}")
     r = sub.add_parser("run", help="run a promoted config on a feed")
     r.add_argument("config", help="config/live/NAME.yaml")
     r.add_argument("--feed", choices=["replay"], default="replay")
@@ -74,6 +74,25 @@ def add_commands(subparsers: Any) -> None:
             s.add_argument("--out", help="HTML file (default <journal>.report.html)")
         s.set_defaults(func={"status": _status, "halt": _halt, "resume": _resume,
                              "report": _report}[name])
+    _add_serve(sub)
+
+
+def _add_serve(sub: Any) -> None:
+    s = sub.add_parser("serve", help="control API and status page (halt/resume, positions, "
+                                     "orders, equity) over HTTP")
+    s.add_argument("journal", help="the run's journal file")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="interface (default 127.0.0.1; another one needs QUANTLAB_API_TOKEN)")
+    s.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    s.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from quantlab.live.api import serve
+
+    print(f"serving {args.journal} on http://{args.host}:{args.port}/ (Ctrl-C stops)")
+    serve(args.journal, host=args.host, port=args.port)
+    return 0
 
 
 def _data(name: str, start: str | None, end: str | None, symbol: str | None = None) -> Any:
