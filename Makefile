@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.quantlab-installed
 LAB_PORT ?= 8888
 LAB_ARGS ?=
 
-.PHONY: setup demo test lint notebooks bench browser postgres lab warm clean clean-cache
+.PHONY: setup demo test lint notebooks bench browser postgres prometheus lab warm clean clean-cache
 
 setup: $(STAMP)
 
@@ -60,6 +60,10 @@ bench: setup
 # Debian's PostgreSQL for the shared-Optuna-study test (a fixture starts it on 127.0.0.1)
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; } || echo "postgresql not installed: the PostgreSQL test will be skipped"
+
+# Debian's prometheus for the live metrics scrape test (needs root; skipped otherwise, saying so)
+prometheus:
+	@command -v prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } || echo "prometheus not installed: the Prometheus scrape test will be skipped"
 
 # Debian's chromium for the browser-marked tests (needs root; skipped tests say so otherwise).
 browser:

@@ -23,7 +23,7 @@ import json
 import os
 import sqlite3
 import time as _time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,9 @@ class Journal:
         self.path = Path(path)
         self.mode = check_choice("mode", mode, ("paper", "live"), caller="Journal")
         self.readonly = readonly
+        #: called as ``listener(kind, text, bar_time)`` after each alert is committed (the
+        #: runner's alert router: it never raises)
+        self.alert_listeners: list[Callable[[str, str, Any], Any]] = []
         self._head_path = Path(str(self.path) + ".head")
         existed = self.path.exists() and self.path.stat().st_size > 0
         if readonly and not existed:
@@ -227,6 +230,8 @@ class Journal:
         with self.transaction("alert") as cur:
             cur.execute("INSERT INTO alerts (time, kind, message, bar_time) VALUES (?, ?, ?, ?)",
                         (_time.time(), kind, text, None if bar_time is None else str(bar_time)))
+        for listener in self.alert_listeners:
+            listener(kind, text, bar_time)
 
     def halt(self, reason: str, source: str = "cli") -> None:
         """Latch a halt (cleared only by :meth:`resume`)."""
