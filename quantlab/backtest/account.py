@@ -253,6 +253,34 @@ class Account:
                                                     f"shape {own.shape}", arr.shape))
             own[...] = arr
 
+    def book_fill(self, symbol: str, units: float, price: float, fee: float = 0.0, *,
+                  mark: Any = None) -> None:
+        """Book a fill the step did not decide (the live runner's shutdown flatten).
+
+        Cash pays ``units * price + fee``; the position moves by ``units`` (signed). A position
+        that closes also forgets its target, pending decision and trade book, as a close
+        decided by the step would. ``mark`` (a close per symbol; default 0) revalues the
+        equity.
+        """
+        caller = "Account.book_fill"
+        if symbol not in self.symbols:
+            raise InvalidParameterError(message("symbol", caller, f"one of {self.symbols}",
+                                                symbol))
+        for name, value in (("units", units), ("price", price), ("fee", fee)):
+            if not np.isfinite(value):
+                raise InvalidParameterError(message(name, caller, "a finite number", value))
+        j = self.symbols.index(symbol)
+        st, acct = self._st, self._acct
+        st[S.S_POS, j] += units
+        acct[S.A_CASH] -= units * price + fee
+        if abs(st[S.S_POS, j]) <= 1e-9:  # closed (float dust of the fills)
+            st[S.S_POS, j] = 0.0
+            st[S.S_LAST_W, j] = 0.0
+            st[S.S_PEND_W, j] = np.nan
+            st[[S.S_E_SIZE, S.S_E_GROSS, S.S_E_FEES], j] = 0.0
+        marks = np.zeros(len(self.symbols)) if mark is None else np.asarray(mark, np.float64)
+        acct[S.A_EQUITY] = acct[S.A_CASH] + float(np.dot(st[S.S_POS], marks))
+
     def __repr__(self) -> str:
         pos = ", ".join(f"{s}={q:g}" for s, q in zip(self.symbols, self._st[S.S_POS],
                                                       strict=True))

@@ -25,13 +25,16 @@ from quantlab.live.brokers import (
     OrderRequest,
     PaperBroker,
 )
+from quantlab.live.ccxt_broker import CcxtBroker
+from quantlab.live.exchange_feed import CcxtPollingFeed, FeedAlert
 from quantlab.live.feeds import Bar, Feed, ReplayFeed
 from quantlab.live.guard import Guard
 from quantlab.live.journal import Journal
 from quantlab.live.promote import LiveConfig, load_config, promote, verify_fingerprint
 from quantlab.live.runner import RunResult, run
+from quantlab.live.store_feed import StoreFeed
 
 __all__ = ["promote", "load_config", "verify_fingerprint", "LiveConfig", "run", "RunResult",
-           "Feed", "ReplayFeed", "Bar", "Broker", "PaperBroker", "OrderRequest", "OrderAck",
+           "Feed", "ReplayFeed", "StoreFeed", "CcxtPollingFeed", "FeedAlert", "Bar", "Broker", "PaperBroker", "CcxtBroker", "OrderRequest", "OrderAck",
            "BrokerFill", "ExchangeRules", "Journal", "Guard", "LiveError", "PromotionError",
            "StartupError", "JournalError", "ReconciliationError"]

@@ -55,6 +55,8 @@ def add_commands(subparsers: Any) -> None:
     r.add_argument("config", help="config/live/NAME.yaml")
     r.add_argument("--feed", choices=["replay"], default="replay")
     r.add_argument("--data", default="aapl", help="bundled dataset replayed (default aapl)")
+    r.add_argument("--store", metavar="DIR", help="replay the config's symbols and timeframe "
+                   "from a quantlab data store (`quantlab data download`) instead of --data")
     r.add_argument("--start")
     r.add_argument("--end")
     r.add_argument("--journal", help="journal file (default runs/NAME.journal.sqlite)")
@@ -140,9 +142,16 @@ def _run(args: argparse.Namespace) -> int:
 
     _json_logging()
     cfg = load_config(args.config)
-    frame = _data(args.data, args.start, args.end, cfg.symbols[0])
     speed: Any = args.speed if args.speed in ("max", "realtime") else float(args.speed)
-    res = run(cfg, feed=ReplayFeed(frame, symbols=cfg.symbols, speed=speed),
+    if args.store:
+        from quantlab.live.store_feed import StoreFeed
+
+        feed: Any = StoreFeed(args.store, cfg.symbols, cfg.timeframe, start=args.start,
+                              end=args.end, speed=speed)
+    else:
+        frame = _data(args.data, args.start, args.end, cfg.symbols[0])
+        feed = ReplayFeed(frame, symbols=cfg.symbols, speed=speed)
+    res = run(cfg, feed=feed,
               journal=args.journal, max_bars=args.max_bars, fsync=not args.no_fsync,
               handle_signals=True)
     print(json.dumps({"event": "done", "bars": res.bars, "state": res.state,

@@ -46,6 +46,9 @@ class Feed(abc.ABC):
 
     symbols: list[str]
     timeframe: pd.Timedelta
+    #: How a run resumes: "count" - ``bars(skip=n)`` (a replay starts at a fixed first bar);
+    #: "time" - ``bars(after=t)`` with the journal's last bar (an exchange feed).
+    resume_by: str = "count"
 
     @abc.abstractmethod
     def bars(self, *, skip: int = 0, after: pd.Timestamp | None = None) -> Iterator[Bar]:

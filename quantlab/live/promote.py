@@ -7,6 +7,13 @@ strings), symbols, timeframe, the ``BacktestConfig``, the broker, the runner's w
 **parity fingerprint** (a hash of the target exposures on the reference window, the hash of
 the strategy class's source and the quantlab version). :func:`load_config` reads it back with
 every check the runner makes at start; :func:`verify_fingerprint` recomputes the fingerprint.
+
+A strategy driven by a regime model (:func:`history_models`: ``HMMRegime``, ``GarchRegime``)
+is promoted with ``window="full"`` by default: the model's refits are counted from the first
+bar it sees, so a trailing window decides differently; an explicit int window is checked and,
+when it differs, refused with that explanation. With ``window="full"`` the warm-up check of
+``check_causality`` (does the signal depend on where the data starts?) does not refuse, as the
+runner keeps the history from the same first bar; look-ahead still does.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from quantlab.live._errors import PromotionError, StartupError
 from quantlab.strategy.base import Strategy, as_exposure
 
 __all__ = ["promote", "load_config", "verify_fingerprint", "LiveConfig", "fingerprint",
-           "trailing_targets", "check_trailing_window"]
+           "trailing_targets", "check_trailing_window", "history_models"]
 
 _BROKERS = ("paper",)
 _GUARD_DEFAULTS: dict[str, Any] = {"halt_file": None, "max_orders_per_window": None,
@@ -169,6 +176,27 @@ def source_hash(strategy: Strategy) -> str:
     return h.hexdigest()
 
 
+def history_models(strategy: Strategy) -> list[str]:
+    """The regime models a strategy (or a strategy among its parameters) is driven by.
+
+    A model (an object with ``filter``, ``predict`` or ``allowed`` that is not a pandas
+    object: :class:`~quantlab.regime.HMMRegime`, :class:`~quantlab.regime.GarchRegime`)
+    refits on a schedule counted from the first bar it sees and filters from there, so its
+    output at bar t depends on where the history starts: a trailing window does not
+    reproduce it. Such strategies are promoted with ``window="full"`` by default.
+    """
+    found: list[str] = []
+    for value in strategy.params.values():
+        for v in (value.values() if isinstance(value, dict) else [value]):
+            if isinstance(v, Strategy):
+                found += history_models(v)
+            elif not isinstance(v, pd.Series | pd.DataFrame | str) and any(
+                    callable(getattr(v, name, None)) for name in ("filter", "predict",
+                                                                  "allowed")):
+                found.append(type(v).__name__)
+    return found
+
+
 def _targets_hash(targets: np.ndarray) -> str:
     arr = np.round(np.asarray(targets, dtype=np.float64), 9)
     arr = np.where(np.isnan(arr), np.nan, arr + 0.0)  # one NaN, no -0.0
@@ -276,7 +304,10 @@ def promote(strategy: Any, *, data: Any, symbols: Any = None, timeframe: str | N
     out_dir : str or Path, default "config/live"
     params : dict, optional - parameters (``best_params``) for a class or a name.
     window : int, "full" or None - bars of history the runner keeps; default
-        ``max(2 * warmup + 2, 50)``; "full": all of it (recursive models that refit).
+        ``max(2 * warmup + 2, 50)``, or "full" (all of it) for a strategy driven by a regime
+        model (:func:`history_models`: its refits and filter start at the first bar, so a
+        trailing window decides differently; an int window is then checked like any other
+        and refused with that explanation when it differs).
     reference_bars : int, default 250 - bars of the reference window checked after ``window``.
     **options - flat ``BacktestConfig`` options (``fee_bps=5``, ``max_drawdown=0.2``).
 
@@ -302,8 +333,9 @@ def promote(strategy: Any, *, data: Any, symbols: Any = None, timeframe: str | N
     if len(frame) < 2 * warm + 12:
         raise InvalidParameterError(message("data", caller, f"at least 2 * warmup + 12 = "
                                             f"{2 * warm + 12} bars", f"{len(frame)} bars"))
+    models = history_models(strat)
     if window in (None, "auto"):
-        win: int | None = max(2 * warm + 2, 50)
+        win: int | None = None if models else max(2 * warm + 2, 50)
     elif window == "full":
         win = None
     else:
@@ -329,13 +361,25 @@ def promote(strategy: Any, *, data: Any, symbols: Any = None, timeframe: str | N
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", WarmupWarning)
+            # window="full": the runner sees the history from the backtest's first bar, so a
+            # signal that depends on where the data starts (a regime model's refit schedule)
+            # is not a warm-up fault; only look-ahead refuses it
+            warnings.simplefilter("error" if win is not None else "ignore", WarmupWarning)
             check_causality(strat, ref)
     except LookAheadError as exc:
         raise PromotionError(f"promotion refused: {exc}") from None
     except WarmupWarning as exc:
         raise PromotionError(f"promotion refused: {exc}") from None
-    check_trailing_window(strat, ref, win)
+    try:
+        check_trailing_window(strat, ref, win)
+    except PromotionError as exc:
+        if not models:
+            raise
+        raise PromotionError(
+            f"{exc} {strat!r} is driven by {', '.join(models)}, whose fits and filter start "
+            "at the first bar of the history it is given, so its decisions depend on the "
+            "whole history: promote it with window='full' (the default for strategies "
+            "driven by a regime model).") from None
     text_params = strategy_params(strat)
 
     out = Path(out_dir)

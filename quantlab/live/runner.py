@@ -18,6 +18,23 @@ the fingerprint, opens the journal (refusing another mode, a copy without its WA
 the last completed bar and reconciles with the broker; it trades only after both succeed. A
 bar interrupted by a crash is redone: its intents are recomputed with the same client order
 ids, and an intent the broker already holds is never sent again.
+
+Broker errors fail closed (RELIABILITY.md behaviour 3, INV-4, INV-5). A submit that raises
+or answers UNKNOWN leaves the order UNKNOWN (an ``orders`` event and one ``order_unknown``
+alert naming the error class, the intent and the client order id); before the next decision
+every UNKNOWN order is queried by client id (``RESOLVE_ATTEMPTS`` per bar) and never resent.
+While one stays unresolved, or after a broker call failed, the bar's target goes through the
+guard's reduce-only path (nothing is latched; a ``fail_closed`` alert says why). An
+authentication-type error (:func:`is_fatal`) stops the run: a ``fatal`` alert, the stop
+journaled, :class:`~quantlab.live.LiveError` raised (the CLI exits non-zero).
+
+Shutdown (behaviour 14): working orders are cancelled; with ``shutdown.flatten`` every
+position is closed by orders journaled like any other (intent and client order id of the
+run's next sequence numbers committed before sending, reason ``"shutdown"``; fills and order
+events after), and the account books the fills. A restart applies those fills to the account
+restored from the last bar, so it reconciles flat and never resends the flatten; the strategy
+then re-enters on its next signal. The post-flatten positions are in the journal's fills and
+a ``flatten`` alert; the ``positions`` table (one row per bar) keeps the last bar's.
 """
 
 from __future__ import annotations
@@ -43,22 +60,40 @@ from quantlab.live._core import (
     positions_array,
     sizer_inputs,
 )
-from quantlab.live._errors import ReconciliationError, StartupError
-from quantlab.live.brokers import Broker, OrderRequest, PaperBroker
+from quantlab.live._errors import LiveError, ReconciliationError, StartupError
+from quantlab.live.brokers import Broker, BrokerFill, OrderAck, OrderRequest, PaperBroker
 from quantlab.live.feeds import Bar, Feed
-from quantlab.live.guard import Guard
+from quantlab.live.guard import Guard, reduce_only_target
 from quantlab.live.journal import Journal, dumps
 from quantlab.live.orders import client_order_id
 from quantlab.live.promote import LiveConfig, load_config, timeframe_delta, verify_fingerprint
 from quantlab.live.streaming import streaming_decider
 from quantlab.strategy.base import as_exposure
 
-__all__ = ["run", "Runner", "RunResult", "KILL_ENV", "default_journal"]
+__all__ = ["run", "Runner", "RunResult", "KILL_ENV", "default_journal", "is_fatal"]
 
 #: Test hook: the runner SIGKILLs itself at the n-th crash point (see ``_CRASH_POINTS``).
 KILL_ENV = "QUANTLAB_LIVE_KILL_AT"
 _FIELDS = ("open", "high", "low", "close", "volume")
+#: ``broker.get_order`` queries per UNKNOWN order and bar before the bar is decided anyway
+#: (reduce-only while any stays unresolved)
+RESOLVE_ATTEMPTS = 3
+#: the intent ``reason`` of a shutdown flatten (the account applies these fills at restart)
+FLATTEN_REASON = "shutdown"
 log = logging.getLogger("quantlab.live")
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """Whether a broker error must stop the run (authentication and the like).
+
+    True for an exception with a true ``fatal`` attribute (a
+    :class:`~quantlab.live._errors.LiveError` raised by a broker with ``fatal=True``) or
+    whose class name contains "Authentication" (ccxt's ``AuthenticationError`` and its
+    subclasses), anywhere in its class hierarchy.
+    """
+    if getattr(exc, "fatal", False) is True:
+        return True
+    return any("Authentication" in cls.__name__ for cls in type(exc).__mro__)
 
 
 def _log(event: str, **fields: Any) -> None:
@@ -110,7 +145,9 @@ class Runner:
         self.config = config
         self.feed = feed
         self.crash = _Crash()
-        if list(feed.symbols) != config.symbols and len(feed.symbols) == len(config.symbols):
+        by_time = getattr(feed, "resume_by", "count") == "time"
+        if (list(feed.symbols) != config.symbols and len(feed.symbols) == len(config.symbols)
+                and not by_time):   # relabel a replay's columns, never a venue's markets
             feed.symbols = list(config.symbols)
         elif list(feed.symbols) != config.symbols:
             raise StartupError(f"the feed has symbols {feed.symbols}; the config trades "
@@ -132,6 +169,8 @@ class Runner:
                                f"{broker.mode} broker; paper never uses an authenticated client.")
         self.broker = broker
         self.journal = Journal(path, mode=broker.mode, run=config.name, fsync=fsync)
+        if by_time and getattr(feed, "on_alert", False) is None:
+            feed.on_alert = self._feed_alert  # type: ignore[attr-defined]
         g = config.guard
         self.guard = Guard(self.journal, halt_file=g.get("halt_file") or str(path) + ".HALT",
                            max_orders_per_window=g.get("max_orders_per_window"),
@@ -176,6 +215,8 @@ class Runner:
         self._stale = config.guard.get("stale_bars") or 0
         self._stop_reason: str | None = None
         self._sigterm = False
+        self._unresolved: dict[str, str] = {}   # client id -> intent state (UNKNOWN/SUBMITTED)
+        self._broker_failed = False              # a broker call failed in the last bar
         self.run_tag = config.name
         self.strategy_tag = type(strat).__name__
 
@@ -248,6 +289,8 @@ class Runner:
             j.alert("foreign_order", f"trade {f.trade_id} of client id {f.client_id!r} is not "
                     "this run's: not counted as its own")
         self.cursor = cursor
+        self._apply_flatten_fills()
+        self._unresolved = self._journaled_unknown()
         jpos = self._journal_positions()
         bpos = self.broker.positions()
         for sym in set(jpos) | set(bpos):
@@ -344,6 +387,7 @@ class Runner:
             j.alert("bad_bar" if not step_it else "data", alert, bar.time)
             _log("alert", kind="data", message=alert)
         self.guard.before_bar()
+        degraded = self._preflight(bar.time)
         fills: list[Any] = []
         target = np.full(self.n, np.nan)
         events: list[tuple[str, str]] = []
@@ -357,6 +401,8 @@ class Runner:
             if decide:
                 raw = streamed if self.decider is not None else self._target()
                 target = self.guard.filter(raw, positions_array(acc))
+                if degraded:  # INV-4: uncertain orders or a failing broker
+                    target = reduce_only_target(target, positions_array(acc))
             held = np.where(np.isnan(target), self._held_last, target)
             self._held[-1] = held.copy()
             self._held_last = held
@@ -398,16 +444,9 @@ class Runner:
                             f"{it[7]}) differs from the journaled one {row}; refusing to send")
             self.crash("after_intents")
             for it in intents:
-                ack = self.broker.get_order(it[1])
-                if ack is None:
-                    self.crash("before_send")
-                    ack = self.broker.submit(OrderRequest(it[1], it[4], it[5], it[6], it[7],
-                                                          bool(it[9]), bar.time))
-                    _log("order", client_id=it[1], side=it[5], size=it[6], state=ack.state)
-                    self.crash("after_send")
-                if ack.state == "REJECTED":
-                    j.alert("reject", f"order {it[1]} rejected: {ack.detail}", bar.time)
-        new_fills, cursor = self.broker.fills_since(self.cursor)
+                self._send(OrderRequest(it[1], it[4], it[5], it[6], it[7], bool(it[9]),
+                                        bar.time), it[0], bar.time)
+        new_fills, cursor = self._fills(bar.time)
         for f in new_fills:
             match = [it for it in intents if it[1] == f.client_id]
             if match and not _close(f.fee, match[0][10]):
@@ -434,7 +473,9 @@ class Runner:
         self.completed = seq
         self.intent_seq += len(intents)
         self.guard.after_bar(acc.halted, len(intents), events)
-        bpos = self.broker.positions()
+        bpos = self._broker_call("positions", bar.time, self.broker.positions)
+        if bpos is None:
+            return
         for sym in self.symbols:
             if not _close(positions[sym], bpos.get(sym, 0.0)):
                 text = (f"reconciliation drift: the account holds {positions[sym]} {sym}, the "
@@ -447,8 +488,12 @@ class Runner:
     def loop(self, *, max_bars: int | None = None) -> None:
         """Process the feed's bars from where the journal ends."""
         done = 0
-        skip = self.journal.scalar("SELECT COUNT(*) FROM decisions")
-        for bar in self.feed.bars(skip=int(skip)):
+        skip = int(self.journal.scalar("SELECT COUNT(*) FROM decisions"))
+        if getattr(self.feed, "resume_by", "count") == "time" and self.received_time is not None:
+            bars = self.feed.bars(after=self.received_time)   # an exchange resumes by time
+        else:
+            bars = self.feed.bars(skip=skip)
+        for bar in bars:
             self.process(bar)
             done += 1
             if self._sigterm:
@@ -465,8 +510,11 @@ class Runner:
     def shutdown(self, reason: str | None = None) -> None:
         """The shutdown policy: cancel working orders, optionally flatten, journal the stop."""
         reason = reason or self._stop_reason or "stop"
-        for ack in self.broker.open_orders():
-            res = self.broker.cancel(ack.client_id)
+        when = self._times[-1] if self._times else None
+        for ack in self._broker_call("open_orders", when, self.broker.open_orders) or []:
+            res = self._broker_call("cancel", when, lambda c=ack.client_id: self.broker.cancel(c))
+            if res is None:
+                continue
             with self.journal.transaction("cancel") as cur:
                 cur.execute("INSERT INTO orders (client_id, event, state, time, detail) VALUES "
                             "(?, 'cancelled', ?, ?, 'shutdown')",
@@ -477,22 +525,198 @@ class Runner:
         _log("stopped", run=self.run_tag, reason=reason, bars=self.completed)
 
     def _flatten(self) -> None:
-        last = self._rows["close"][-1] if self._rows["close"] else None
-        if last is None:
+        """Close every position the broker holds, journaled like any order.
+
+        The intents (the run's next sequence numbers, reason ``"shutdown"``, reduce-only,
+        at the last close, ``bar_seq`` = the last completed bar) and their client order ids
+        commit before sending; the fills and order events commit after, and the account
+        takes the fills (flat, cash adjusted, no pending decision), as a restart does again
+        from the journal (:meth:`_apply_flatten_fills`).
+        """
+        if not self._rows["close"]:
             return
-        pos = self.broker.positions()
+        last = self._rows["close"][-1]
+        when = self._times[-1]
+        pos = self._broker_call("positions", when, self.broker.positions)
+        if pos is None:
+            return
+        intents: list[tuple[Any, ...]] = []
         for j, sym in enumerate(self.symbols):
-            q = pos.get(sym, 0.0)
-            if q == 0:
+            q = float(pos.get(sym, 0.0))
+            if q == 0.0:
                 continue
-            cid = client_order_id(self.run_tag, "flatten", self.intent_seq)
-            self.intent_seq += 1
-            side = "sell" if q > 0 else "buy"
-            with self.journal.transaction("flatten") as cur:
-                cur.execute("INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            (self.intent_seq - 1 + 10**9, cid, self.completed + 1, None, sym,
-                             side, abs(q), float(last[j]), "shutdown", 1))
-            self.broker.submit(OrderRequest(cid, sym, side, abs(q), float(last[j]), True))
+            seq = self.intent_seq + len(intents)
+            intents.append((seq, client_order_id(self.run_tag, "flatten", seq), self.completed,
+                            str(when), sym, "sell" if q > 0 else "buy", abs(q), float(last[j]),
+                            FLATTEN_REASON, 1))
+        if not intents:
+            return
+        with self.journal.transaction("flatten") as cur:
+            cur.executemany("INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", intents)
+        self.intent_seq += len(intents)
+        for it in intents:
+            self._send(OrderRequest(it[1], it[4], it[5], it[6], it[7], True, when), it[0], when)
+        fills, cursor = self._fills(when)
+        self._journal_fills(fills)
+        self.cursor = cursor
+        ours = {it[1] for it in intents}
+        self._apply_to_account([(f.symbol, f.side, f.size, f.price, f.fee) for f in fills
+                                if f.client_id in ours])
+        after = self._broker_call("positions", when, self.broker.positions)
+        self.journal.alert("flatten", f"shutdown flatten: {len(intents)} order(s) "
+                           f"{[it[1] for it in intents]}; broker positions after: {after}", when)
+
+    def _journal_fills(self, fills: list[BrokerFill]) -> None:
+        if not fills:
+            return
+        with self.journal.transaction("fills") as cur:
+            for f in fills:
+                cur.execute("INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            tuple(f))
+                cur.execute("INSERT INTO orders (client_id, event, state, time, detail) VALUES "
+                            "(?, 'fill', 'FILLED', ?, ?)", (f.client_id, _time.time(),
+                                                            f.trade_id))
+
+    def _apply_flatten_fills(self) -> None:
+        """Give the restored account the fills of a shutdown flatten after its last bar."""
+        rows = self.journal.conn.execute(
+            "SELECT f.symbol, f.side, f.size, f.price, f.fee FROM fills f JOIN intents i ON "
+            "i.client_id = f.client_id WHERE i.reason = ? AND i.bar_seq = ? ORDER BY f.rowid",
+            (FLATTEN_REASON, self.completed)).fetchall()
+        self._apply_to_account(rows)
+
+    def _apply_to_account(self, fills: list[tuple[str, str, float, float, float]]) -> None:
+        """Book fills made outside the decision step (a flatten) into the account."""
+        if not fills:
+            return
+        closes = self._rows["close"][-1] if self._rows["close"] else np.zeros(self.n)
+        for sym, side, size, price, fee in fills:
+            self.account.book_fill(sym, size if side == "buy" else -size, price, fee,
+                                   mark=closes)
+
+    # ---- broker errors: fail closed ------------------------------------------------------
+    def _send(self, order: OrderRequest, seq: int, when: Any) -> None:
+        """Send one journaled intent unless the venue holds it; an uncertain send -> UNKNOWN."""
+        cid = order.client_id
+        error = "UNKNOWN"  # the class of the alert: the exception's, or the venue's answer
+        try:
+            ack = self.broker.get_order(cid)
+            if ack is None:
+                self.crash("before_send")
+                ack = self.broker.submit(order)
+                _log("order", client_id=cid, side=order.side, size=order.size, state=ack.state)
+                self.crash("after_send")
+        except Exception as exc:
+            self._fail(exc, "submit", when, seq=seq, client_id=cid, alert=False)
+            error = type(exc).__name__
+            ack = OrderAck(cid, "", "UNKNOWN", 0.0, f"{error}: {exc}")
+        if ack.state == "UNKNOWN":
+            self._unresolved[cid] = "UNKNOWN"
+            self._order_event(cid, "unknown", "UNKNOWN", ack.detail)
+            text = (f"{error}: intent {seq}, client order id {cid}: the send's outcome is "
+                    f"unknown ({ack.detail or 'the venue answered UNKNOWN'}); it is queried by "
+                    "client id before the next decision, never resent")
+            self.journal.alert("order_unknown", text, when)
+            _log("alert", kind="order_unknown", message=text)
+        elif ack.state == "REJECTED":
+            self.journal.alert("reject", f"order {cid} rejected: {ack.detail}", when)
+
+    def _fills(self, when: Any) -> tuple[list[BrokerFill], int]:
+        try:
+            return self.broker.fills_since(self.cursor)
+        except Exception as exc:
+            self._fail(exc, "fills_since", when)
+            return [], self.cursor
+
+    def _broker_call(self, name: str, when: Any, fn: Any) -> Any:
+        try:
+            return fn()
+        except Exception as exc:
+            self._fail(exc, name, when)
+            return None
+
+    def _fail(self, exc: Exception, call: str, when: Any, *, seq: int | None = None,
+              client_id: str | None = None, alert: bool = True) -> None:
+        """A broker error: stop on a fatal one (LiveError), else fail closed for a bar."""
+        text = (f"{type(exc).__name__} in broker.{call}: intent {seq}, client order id "
+                f"{client_id}: {exc}")
+        if is_fatal(exc):
+            text += (" - the run stops (authentication or permission); fix the credentials, "
+                     "then restart on the same journal")
+            self.journal.alert("fatal", text, when)
+            _log("fatal", message=text)
+            self._stop_reason = f"fatal: {type(exc).__name__}"
+            raise LiveError(text) from exc
+        self._broker_failed = True
+        if alert:
+            self.journal.alert("broker_error", text + " - reduce-only until the broker answers",
+                               when)
+            _log("alert", kind="broker_error", message=text)
+
+    def _order_event(self, cid: str, event: str, state: str, detail: str) -> None:
+        with self.journal.transaction("order") as cur:
+            cur.execute("INSERT INTO orders (client_id, event, state, time, detail) VALUES "
+                        "(?, ?, ?, ?, ?)", (cid, event, state, _time.time(), detail))
+
+    def _journaled_unknown(self) -> dict[str, str]:
+        """Orders whose last journaled event left them UNKNOWN (a restart resolves them)."""
+        out: dict[str, str] = {}
+        for cid, event in self.journal.conn.execute(
+                "SELECT client_id, event FROM orders ORDER BY id").fetchall():
+            if event == "unknown":
+                out[cid] = "UNKNOWN"
+            elif event in ("resolved", "fill"):
+                out.pop(cid, None)
+        return out
+
+    def _resolve(self, when: Any) -> None:
+        """Query every UNKNOWN order by client id (``RESOLVE_ATTEMPTS`` per bar)."""
+        for cid in list(self._unresolved):
+            ack: OrderAck | None = None
+            answered = False
+            for _ in range(RESOLVE_ATTEMPTS):
+                try:
+                    ack = self.broker.get_order(cid)
+                except Exception as exc:
+                    self._fail(exc, "get_order", when, client_id=cid)
+                    continue
+                if ack is None or ack.state != "UNKNOWN":
+                    answered = True
+                    break
+            if not answered:
+                continue
+            del self._unresolved[cid]
+            if ack is None:
+                self._order_event(cid, "resolved", "REJECTED", "queried by client id: the "
+                                  "venue never received it (not resent)")
+                self.journal.alert("order_unknown", f"client order id {cid}: the venue never "
+                                   "received it; not resent", when)
+            else:
+                self._order_event(cid, "resolved", ack.state, f"queried by client id: "
+                                  f"{ack.state} {ack.filled}")
+
+    def _preflight(self, when: Any) -> bool:
+        """Resolve UNKNOWN orders; True (reduce-only) while any is open or the broker failed."""
+        failed = self._broker_failed
+        self._broker_failed = False
+        if self._unresolved:
+            self._resolve(when)
+        reasons = []
+        if self._unresolved:
+            reasons.append(f"{len(self._unresolved)} order(s) still UNKNOWN "
+                           f"({sorted(self._unresolved)})")
+        if failed or self._broker_failed:
+            reasons.append("a broker call failed")
+        if not reasons:
+            return False
+        self.journal.alert("fail_closed", f"reduce-only targets on the bar of {when}: "
+                           f"{'; '.join(reasons)} (INV-4, nothing latched)", when)
+        return True
+
+    def _feed_alert(self, kind: str, text: str) -> None:
+        """Journal and log an alert the feed raised between bars (stale, gap, feed error)."""
+        self.journal.alert(f"feed_{kind}" if not kind.startswith("feed") else kind, text)
+        _log("alert", kind=kind, message=text)
 
     def on_sigterm(self, *_: Any) -> None:
         self._sigterm = True
@@ -561,7 +785,11 @@ def run(config: str | Path | LiveConfig, *, feed: Feed, broker: Broker | None = 
         if handle_signals:
             previous = _signal.signal(_signal.SIGTERM, runner.on_sigterm)
         runner.start()
-        runner.loop(max_bars=max_bars)
+        try:
+            runner.loop(max_bars=max_bars)
+        except LiveError:
+            runner.journal.session("stop", runner._stop_reason or "fatal")
+            raise
         runner.shutdown()
         return runner.result()
     finally:

@@ -40,8 +40,15 @@ def status(journal: str | Path) -> dict[str, Any]:
             doc = json.loads(config[0])
             init_cash = float(doc.get("backtest", {}).get("execution", {}).get("init_cash",
                                                                                 100_000.0))
-        pos = j.conn.execute("SELECT data FROM positions ORDER BY bar_seq DESC LIMIT 1"
+        row = j.conn.execute("SELECT data FROM positions ORDER BY bar_seq DESC LIMIT 1"
                              ).fetchone()
+        # positions are the sum of the run's fills (INV-3), also after a shutdown flatten
+        # that no bar row records; every traded symbol is listed, at 0 when flat
+        positions = dict.fromkeys(json.loads(row[0]) if row else {}, 0.0)
+        for sym, units in j.conn.execute(
+                "SELECT f.symbol, SUM(CASE f.side WHEN 'buy' THEN f.size ELSE -f.size END) "
+                "FROM fills f JOIN intents i ON i.client_id = f.client_id GROUP BY f.symbol"):
+            positions[sym] = float(units)
         open_intents = j.scalar("SELECT COUNT(*) FROM intents i WHERE NOT EXISTS (SELECT 1 "
                                 "FROM fills f WHERE f.client_id = i.client_id)")
         alerts = j.rows("alerts")[-5:]
@@ -56,7 +63,7 @@ def status(journal: str | Path) -> dict[str, Any]:
             "last_bar": None if last is None else str(pd.Timestamp(last[1])),
             "lag_seconds": None if written is None else round(_time.time() - written, 3),
             "bars": 0 if last is None else int(last[0]),
-            "positions": {} if pos is None else json.loads(pos[0]),
+            "positions": positions,
             "orders": int(j.scalar("SELECT COUNT(*) FROM intents")),
             "open_intents": int(open_intents),
             "equity": equity, "init_cash": init_cash,

@@ -277,8 +277,9 @@ class HMMRegime:
     def __repr__(self) -> str:
         feats = getattr(self.features, "__name__", "callable") if callable(self.features) else self.features
         return (f"HMMRegime(n_states={self.n_states}, features={feats!r}, "
-                f"covariance={self.covariance!r}, n_init={self.n_init}, seed={self.seed}, "
-                f"refit_every={self.refit_every}, window={self.window})")
+                f"covariance={self.covariance!r}, n_init={self.n_init}, n_iter={self.n_iter}, "
+                f"tol={self.tol!r}, seed={self.seed}, refit_every={self.refit_every}, "
+                f"window={self.window}, min_train={self.min_train})")
 
     @property
     def n_features(self) -> int | None:

@@ -71,8 +71,11 @@ def regime_probability(regime: Any, data: pd.DataFrame, states: tuple[int, ...],
     Returns
     -------
     ndarray, shape (T, 1) or (T, N)
-        Values in [0, 1]; 0 where the regime is unknown (NaN, warm-up).
+        Values in [0, 1]; 0 where the regime is unknown (NaN, warm-up; a model is not
+        called on data shorter than its ``warmup``).
     """
+    if _in_warmup(regime, data):
+        return np.zeros((len(data), 1))
     if hasattr(regime, "filter") and callable(regime.filter) and not isinstance(
             regime, pd.Series | pd.DataFrame):
         probs = regime.filter(data)
@@ -105,6 +108,8 @@ def regime_labels(regime: Any, data: pd.DataFrame, *, caller: str = "regime_labe
     """
     if isinstance(regime, pd.Series | pd.DataFrame):
         return _columns(regime, data.index, caller)
+    if _in_warmup(regime, data):
+        return np.full((len(data), 1), np.nan)
     if hasattr(regime, "predict") and callable(regime.predict):
         return _columns(regime.predict(data), data.index, caller)
     if hasattr(regime, "filter") and callable(regime.filter):
@@ -121,6 +126,19 @@ def regime_labels(regime: Any, data: pd.DataFrame, *, caller: str = "regime_labe
 
 def _regime_warmup(regime: Any) -> int:
     return int(getattr(regime, "warmup", 0) or 0)
+
+
+def _in_warmup(regime: Any, data: pd.DataFrame) -> bool:
+    """Whether every bar of ``data`` lies in the model's warm-up (its regime is unknown).
+
+    The model is then not called: some (``GarchRegime``) refuse a history that short, and
+    the live runner's first decisions see exactly such prefixes. Every bar before
+    ``warmup`` is NaN on the full history too, so the answer (unknown) is the same.
+    """
+    if isinstance(regime, pd.Series | pd.DataFrame):
+        return False
+    warm = _regime_warmup(regime)
+    return warm > 0 and len(data) <= warm
 
 
 class RegimeFiltered(Strategy):

@@ -32,7 +32,7 @@ from quantlab.backtest import (
     backtest,
     combine,
 )
-from quantlab.errors import SizingWarning
+from quantlab.errors import InvalidParameterError, SizingWarning
 from quantlab.strategy.builtin import SmaCross
 from tests.backtest._cases import assert_same_run, multi, random_targets, replay, walk
 
@@ -211,3 +211,30 @@ def test_account_equals_backtest_on_random_options(seed, n, n_assets, hourly, mo
     rep = replay(data, source, cfg, **kw)
     assert_same_run(res, rep)
     assert bool(warned) == bool(rep["warnings"])  # Kelly's zero sizes warn in both drivers
+
+
+def test_book_fill_closes_like_a_step_decided_close():
+    """A fill booked from outside (the live runner's shutdown flatten) moves cash and units by
+    hand-computed amounts, and a closed position trades again like one the step closed."""
+    df = walk(7, 60)
+    cfg = BacktestConfig.from_options(fee_bps=10, fill="close")
+    acc = Account(cfg)
+    for t in range(10):  # long from bar 0
+        row = df.iloc[t]
+        acc.step(open=row["open"], high=row["high"], low=row["low"], close=row["close"],
+                 target=1.0)
+    units, cash = float(acc.positions.iloc[0]), acc.cash
+    assert units > 0
+    acc.book_fill("asset", -units, 50.0, 1.25, mark=[df["close"].iloc[9]])
+    assert acc.positions.iloc[0] == 0.0
+    assert acc.cash == cash + units * 50.0 - 1.25
+    assert acc.equity == acc.cash
+    # the next target of 1 is a change again (the flatten forgot the last target): it buys
+    row = df.iloc[10]
+    fills = acc.step(open=row["open"], high=row["high"], low=row["low"], close=row["close"],
+                     target=1.0)
+    assert len(fills) == 1 and fills[0].side == "buy"
+    with pytest.raises(InvalidParameterError, match="symbol"):
+        acc.book_fill("nope", 1.0, 1.0)
+    with pytest.raises(InvalidParameterError, match="price"):
+        acc.book_fill("asset", 1.0, float("nan"))

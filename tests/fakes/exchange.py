@@ -20,19 +20,48 @@ Design (kept small and extensible for the live runner's order endpoints):
   with open time in ``[listing, now]``. The bar containing ``now`` is still forming: its
   close and volume are partial (interpolated by the elapsed fraction).
 - Faults: :meth:`FakeBinance.inject` makes the next matching request(s) fail with an HTTP
-  status (500, 429/418 with ``Retry-After``...), drop the connection, or be delayed.
+  status (500, 429/418 with ``Retry-After``...), drop the connection, or be delayed. With
+  ``commit=True`` the request is executed first (an order is booked on the ledger) and *then*
+  the fault replaces the answer: the "timeout / reset / 5xx / status unknown after the
+  exchange committed" case of RELIABILITY.md T5-T6.
+
+Trading side (``/api/v3/order``, ``openOrders``, ``myTrades``, ``account``): the state lives
+in :class:`tests.fakes.ledger.Ledger` (``server.ledger``), the ground truth of broker tests.
+USDⓈ-M perpetuals for ``ccxt.binanceusdm`` (``/fapi/v1/exchangeInfo``, ``order``,
+``openOrders``, ``userTrades``, ``leverage``, ``leverageBracket``, ``/fapi/v3/positionRisk``,
+``/fapi/v3/account``) book into :class:`tests.fakes.ledger.FuturesLedger`
+(``server.futures``: positions, leverage, reduce-only, margin); both books share the prices.
+
+- Signed endpoints check the ``X-MBX-APIKEY`` header (-2015, HTTP 401), the HMAC-SHA256
+  signature of the query string plus body with the configured secret (-1022), and
+  ``timestamp``/``recvWindow`` (default 5000 ms) against the **wall clock** of the server:
+  ``time.time()`` plus :attr:`FakeBinance.skew_ms` (-1021). The wall clock is separate from the
+  bar clock ``now`` (which stays in the past so bars are deterministic); ``/api/v3/time``
+  serves the bar clock by default (the download tests rely on it) and the wall clock with
+  ``time_source="wall"`` (what a client resyncing its clock must see).
+- A MARKET order fills at :meth:`FakeBinance.price`: the close of the forming 1m bar at
+  ``now`` (exactly what klines serves), unless :meth:`FakeBinance.set_price` pinned one.
+  LIMIT orders rest until :meth:`FakeBinance.fill` or until the price crosses them (checked on
+  every trading request).
+- Scripted trouble: :meth:`maintenance`, :meth:`hide_orders` (queries answer -2013 "Order does
+  not exist." for a while), :meth:`duplicate_trades` (myTrades repeats each trade),
+  :meth:`set_skew` (clock skew), :meth:`place_by_hand` (an order the runner never made).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import socket
 import threading
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -40,7 +69,18 @@ from urllib.parse import parse_qsl, urlsplit
 import numpy as np
 import pandas as pd
 
-__all__ = ["FakeBinance", "Request", "Response", "Fault", "fake_binance", "INTERVAL_MS"]
+from tests.fakes.ledger import (
+    OPEN,
+    FuturesLedger,
+    Ledger,
+    LedgerError,
+    Order,
+    SymbolRules,
+    Trade,
+)
+
+__all__ = ["FakeBinance", "Request", "Response", "Fault", "fake_binance", "INTERVAL_MS",
+           "point_ccxt_at", "SymbolRules"]
 
 INTERVAL_MS: dict[str, int] = {
     "1s": 1_000, "1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000,
@@ -63,6 +103,10 @@ def _fmt(x: float) -> str:
     return f"{x:.8f}"
 
 
+def _dec(x: Decimal) -> str:
+    return f"{x:.8f}"
+
+
 @dataclass(frozen=True)
 class Request:
     """One HTTP request as the server saw it (``params`` merges query string and form body)."""
@@ -73,6 +117,9 @@ class Request:
     headers: dict[str, str]
     body: bytes
     time_ms: int
+    query: str = ""
+    received_s: float = 0.0
+    """``time.monotonic()`` at arrival (measures client-side waits independently)."""
 
 
 @dataclass
@@ -96,7 +143,8 @@ class Fault:
     ``skip`` matching requests pass first; then the next ``times`` matching requests get
     ``kind``: ``"status"`` (reply ``status`` with ``body`` and, when set, ``Retry-After``),
     ``"drop"`` (close the connection without a reply) or ``"delay"`` (sleep ``delay``
-    seconds, then answer normally).
+    seconds, then answer normally). With ``commit`` the request is executed first (its
+    effects stay on the ledger) and the fault then replaces the answer.
     """
 
     kind: str
@@ -108,6 +156,7 @@ class Fault:
     retry_after: float | None = None
     body: Any = None
     delay: float = 0.0
+    commit: bool = False
     seen: int = 0
     fired: int = 0
 
@@ -132,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body and "json" not in (self.headers.get("Content-Type") or ""):
             params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         request = Request(self.command, parts.path, params, dict(self.headers.items()), body,
-                          fake.now_ms())
+                          fake.now_ms(), parts.query, time.monotonic())
         response = fake.handle(request)
         if response is None:  # drop the connection without replying
             self.close_connection = True
@@ -178,6 +227,18 @@ class FakeBinance:
     now : str, Timestamp, int ms or callable returning ms
         The exchange clock (``/api/v3/time``, and which bars exist). Settable with
         :meth:`set_now`. Default: 5000 hours after ``listing`` plus 30 minutes.
+    api_key, secret : str
+        The credentials signed requests must carry (HMAC-SHA256 of query + body).
+    balances : dict, optional
+        Starting free balances per asset (default 100 000 of each quote asset).
+    fee_rate : float or str, default 0.001
+        Commission rate, charged in the quote asset.
+    rules : dict, optional
+        ``{unified symbol: SymbolRules}``: each market's LOT_SIZE / PRICE_FILTER / NOTIONAL.
+    recv_window_ms : int, default 5000
+        The receive window when a request sends none.
+    time_source : "bars" or "wall"
+        What ``/api/v3/time`` serves: the bar clock (default) or the wall clock with skew.
     """
 
     def __init__(
@@ -187,6 +248,13 @@ class FakeBinance:
         seed: int = 0,
         listing: Any = "2024-01-01",
         now: Any = None,
+        api_key: str = "fake-api-key",
+        secret: str = "fake-api-secret",
+        balances: dict[str, Any] | None = None,
+        fee_rate: Any = "0.001",
+        rules: dict[str, SymbolRules] | None = None,
+        recv_window_ms: int = 5000,
+        time_source: str = "bars",
     ) -> None:
         self.seed = int(seed)
         self.listing_ms = _ms(listing)
@@ -207,6 +275,37 @@ class FakeBinance:
         self.route("GET", "/api/v3/time", self._time)
         self.route("GET", "/api/v3/exchangeInfo", self._exchange_info)
         self.route("GET", "/api/v3/klines", self._klines)
+        self.api_key, self.secret = api_key, secret
+        self.recv_window_ms = int(recv_window_ms)
+        self.time_source = time_source
+        self.skew_ms = 0
+        self.prices: dict[str, Decimal] = {}
+        self.hidden = 0
+        self.duplicated = 0
+        self.ledger = Ledger({m: (v["base"], v["quote"]) for m, v in self.markets.items()},
+                             balances=balances, fee_rate=fee_rate,
+                             rules={self._market_id(k): v for k, v in (rules or {}).items()})
+        self.route("POST", "/api/v3/order", self._post_order)
+        self.route("GET", "/api/v3/order", self._get_order)
+        self.route("DELETE", "/api/v3/order", self._delete_order)
+        self.route("GET", "/api/v3/openOrders", self._open_orders)
+        self.route("GET", "/api/v3/myTrades", self._my_trades)
+        self.route("GET", "/api/v3/account", self._account)
+        self.futures = FuturesLedger({m: (v["base"], v["quote"]) for m, v in self.markets.items()},
+                                     rules={self._market_id(k): v
+                                            for k, v in (rules or {}).items()})
+        self.route("GET", "/fapi/v1/ping", lambda request: Response(200, {}))
+        self.route("GET", "/fapi/v1/time", self._time)
+        self.route("GET", "/fapi/v1/exchangeInfo", self._futures_info)
+        for method, handler in (("POST", self._post_order), ("GET", self._get_order),
+                                ("DELETE", self._delete_order)):
+            self.route(method, "/fapi/v1/order", handler)
+        self.route("GET", "/fapi/v1/openOrders", self._open_orders)
+        self.route("GET", "/fapi/v1/userTrades", self._my_trades)
+        self.route("POST", "/fapi/v1/leverage", self._set_leverage)
+        self.route("GET", "/fapi/v1/leverageBracket", self._leverage_bracket)
+        self.route("GET", "/fapi/v3/positionRisk", self._position_risk)
+        self.route("GET", "/fapi/v3/account", self._futures_account)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeBinance:
@@ -277,10 +376,16 @@ class FakeBinance:
             self.faults.append(fault)
         return fault
 
-    def requests_to(self, path: str) -> list[Request]:
-        """The logged requests to ``path``, in arrival order."""
+    def requests_to(self, path: str, method: str | None = None) -> list[Request]:
+        """The logged requests to ``path`` (and ``method`` when given), in arrival order."""
         with self.lock:
-            return [r for r in self.requests if r.path == path]
+            return [r for r in self.requests
+                    if r.path == path and (method is None or r.method == method)]
+
+    def request_counts(self) -> Counter[tuple[str, str]]:
+        """How many requests each ``(method, path)`` received."""
+        with self.lock:
+            return Counter((r.method, r.path) for r in self.requests)
 
     # ------------------------------------------------------------------ dispatch
     def handle(self, request: Request) -> Response | None:
@@ -295,6 +400,11 @@ class FakeBinance:
                         candidate.fired += 1
                         fault = candidate
                         break
+        committed = None
+        if fault is not None and fault.commit:
+            route = self.routes.get((request.method, request.path))
+            if route is not None:
+                committed = route(request)  # executed (and booked), then the answer is lost
         if fault is not None:
             if fault.kind == "drop":
                 return None
@@ -308,6 +418,8 @@ class FakeBinance:
                     else "An unknown error occurred while processing the request."}
                 return Response(fault.status, body, headers)
             time.sleep(fault.delay)
+            if committed is not None:
+                return committed
         handler = self.routes.get((request.method, request.path))
         if handler is None:
             return Response.error(404, -1, f"Unknown endpoint {request.method} {request.path}")
@@ -315,11 +427,13 @@ class FakeBinance:
 
     # ------------------------------------------------------------------ endpoints
     def _time(self, request: Request) -> Response:
-        return Response(200, {"serverTime": self.now_ms()})
+        served = self.wall_ms() if self.time_source == "wall" else self.now_ms()
+        return Response(200, {"serverTime": served})
 
     def _exchange_info(self, request: Request) -> Response:
         symbols = []
         for market_id, market in self.markets.items():
+            r = self.ledger.rules[market_id]
             symbols.append({
                 "symbol": market_id, "status": "TRADING",
                 "baseAsset": market["base"], "baseAssetPrecision": 8,
@@ -332,11 +446,11 @@ class FakeBinance:
                 "cancelReplaceAllowed": True, "isSpotTradingAllowed": True,
                 "isMarginTradingAllowed": False,
                 "filters": [
-                    {"filterType": "PRICE_FILTER", "minPrice": "0.01000000",
-                     "maxPrice": "1000000.00000000", "tickSize": "0.01000000"},
-                    {"filterType": "LOT_SIZE", "minQty": "0.00001000",
-                     "maxQty": "9000.00000000", "stepSize": "0.00001000"},
-                    {"filterType": "NOTIONAL", "minNotional": "5.00000000",
+                    {"filterType": "PRICE_FILTER", "minPrice": _dec(r.min_price),
+                     "maxPrice": _dec(r.max_price), "tickSize": _dec(r.tick)},
+                    {"filterType": "LOT_SIZE", "minQty": _dec(r.min_qty),
+                     "maxQty": _dec(r.max_qty), "stepSize": _dec(r.step)},
+                    {"filterType": "NOTIONAL", "minNotional": _dec(r.min_notional),
                      "applyMinToMarket": True, "maxNotional": "9000000.00000000",
                      "applyMaxToMarket": False, "avgPriceMins": 5},
                     {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
@@ -387,6 +501,321 @@ class FakeBinance:
             hi = min(hi, lo + limit - 1)
         rows = self._rows(self.markets[market_id]["symbol"], interval, lo, hi + 1, now)
         return Response(200, rows)
+
+    # ------------------------------------------------------------------ trading: helpers
+    def _market_id(self, symbol: str) -> str:
+        return symbol.replace("/", "")
+
+    def wall_ms(self) -> int:
+        """The server's wall clock (``time.time()`` plus :attr:`skew_ms`) for ``recvWindow``."""
+        return int(time.time() * 1000) + self.skew_ms
+
+    def set_skew(self, skew_ms: int) -> None:
+        """Move the server's wall clock by ``skew_ms`` (positive: the server is ahead)."""
+        self.skew_ms = int(skew_ms)
+
+    def price(self, symbol: str) -> Decimal:
+        """The market price now: a pinned price, else the forming 1m bar's close (exact)."""
+        if symbol in self.prices:
+            return self.prices[symbol]
+        now = self.now_ms()
+        last = (now - self.listing_ms) // INTERVAL_MS["1m"]
+        return Decimal(self._rows(symbol, "1m", last, last + 1, now)[0][4])
+
+    def set_price(self, symbol: str, price: Any) -> None:
+        """Pin the market price of ``symbol`` (resting limit orders it crosses fill)."""
+        self.prices[symbol] = Decimal(str(price))
+        self._match_all()
+
+    def fill(self, client_id: str, qty: Any = None, price: Any = None, *,
+             force: bool = False) -> Trade:
+        """Fill ``qty`` (default all) of the open order ``client_id`` (scripted partial fills).
+
+        ``force=True`` fills a CANCELED order: the fill the exchange reports after a cancel.
+        """
+        orders = self.ledger.by_client_id(client_id)
+        if not orders:
+            raise KeyError(f"no order with client id {client_id!r} on the ledger")
+        return self.ledger.fill(orders[-1], None if qty is None else Decimal(str(qty)),
+                                None if price is None else Decimal(str(price)),
+                                now_ms=self.now_ms(), force=force)
+
+    def place_by_hand(self, symbol: str, side: str, qty: Any, price: Any = None, *,
+                      client_id: str = "web_by_hand_0001") -> Order:
+        """Book an order the runner never made (a LIMIT when ``price`` is given)."""
+        return self.ledger.place(self._market_id(symbol), side.upper(),
+                                 "MARKET" if price is None else "LIMIT", str(qty),
+                                 None if price is None else str(price), client_id,
+                                 now_ms=self.now_ms(), market_price=self.price(symbol),
+                                 by_hand=True)
+
+    def maintenance(self, times: int) -> Fault:
+        """The next ``times`` requests (any path) get 503 "System is under maintenance."."""
+        return self.inject("status", path=None, status=503, times=times,
+                           body={"code": 1, "msg": "System is under maintenance."})
+
+    def hide_orders(self, times: int) -> None:
+        """The next ``times`` order queries answer -2013 "Order does not exist." (and open
+        orders omit the order): the order is not visible for a while."""
+        self.hidden = int(times)
+
+    def duplicate_trades(self, times: int) -> None:
+        """The next ``times`` myTrades answers list every trade twice."""
+        self.duplicated = int(times)
+
+    def _match_all(self) -> None:
+        for book in (self.ledger, self.futures):
+            with book.lock:
+                for market_id, market in self.markets.items():
+                    if book.open_orders(market_id):
+                        book.match(market_id, self.price(market["symbol"]), self.now_ms())
+
+    def _auth(self, request: Request) -> Response | None:
+        if request.headers.get("X-MBX-APIKEY") != self.api_key:
+            return Response.error(401, -2015, "Invalid API-key, IP, or permissions for action.")
+        raw = request.query + ("&" if request.query and request.body else "") + \
+            request.body.decode("utf-8", "replace")
+        payload, _, signature = raw.rpartition("&signature=")
+        expected = hmac.new(self.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+        if not signature or not hmac.compare_digest(signature, expected):
+            return Response.error(400, -1022, "Signature for this request is not valid.")
+        try:
+            stamp = int(request.params["timestamp"])
+            window = int(request.params.get("recvWindow", self.recv_window_ms))
+        except (KeyError, ValueError):
+            return Response.error(400, -1102, "Mandatory parameter 'timestamp' was not sent, "
+                                              "was empty/null, or malformed.")
+        wall = self.wall_ms()
+        if stamp > wall + 1000 or wall - stamp > window:
+            return Response.error(400, -1021, "Timestamp for this request is outside of the "
+                                              "recvWindow.")
+        return None
+
+    def _signed(self, request: Request, action: Callable[[], Response]) -> Response:
+        refused = self._auth(request)
+        if refused is not None:
+            return refused
+        try:
+            self._match_all()
+            return action()
+        except LedgerError as exc:
+            return Response.error(exc.status, exc.code, exc.msg)
+
+    def _book(self, request: Request) -> Ledger:
+        return self.futures if request.path.startswith("/fapi") else self.ledger
+
+    def _order_json(self, o: Order, fut: bool = False) -> dict[str, Any]:
+        out = {"symbol": o.symbol, "orderId": o.order_id, "orderListId": -1,
+               "clientOrderId": o.client_id, "price": _dec(o.price or Decimal(0)),
+               "origQty": _dec(o.qty), "executedQty": _dec(o.executed),
+               "cummulativeQuoteQty": _dec(o.quote), "status": o.status,
+               "timeInForce": "GTC", "type": o.type, "side": o.side, "stopPrice": "0.00000000",
+               "icebergQty": "0.00000000", "time": o.time_ms, "updateTime": o.update_ms,
+               "isWorking": o.status in OPEN, "workingTime": o.time_ms,
+               "origQuoteOrderQty": "0.00000000", "selfTradePreventionMode": "NONE"}
+        if fut:
+            avg = o.quote / o.executed if o.executed else Decimal(0)
+            out.update({"avgPrice": _dec(avg), "cumQuote": _dec(o.quote), "cumQty": _dec(
+                o.executed), "reduceOnly": o.reduce_only, "closePosition": False,
+                "positionSide": "BOTH", "origType": o.type, "priceProtect": False,
+                "goodTillDate": 0, "priceMatch": "NONE"})
+        return out
+
+    def _find(self, request: Request) -> Order | None:
+        p = request.params
+        order_id = int(p["orderId"]) if p.get("orderId") else None
+        client_id = p.get("origClientOrderId") or None
+        if order_id is None and client_id is None:
+            raise LedgerError(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent,"
+                                          " but both were empty/null!")
+        return self._book(request).find(p.get("symbol", ""), client_id=client_id,
+                                        order_id=order_id)
+
+    # ------------------------------------------------------------------ trading: endpoints
+    def _post_order(self, request: Request) -> Response:
+        def action() -> Response:
+            p, book = request.params, self._book(request)
+            fut = book is self.futures
+            client_id = p.get("newClientOrderId") or f"x-fake-{len(book.orders) + 1}"
+            market_id = p.get("symbol", "")
+            market = self.markets.get(market_id)
+            px = self.price(market["symbol"]) if market else Decimal(0)
+            order = book.place(market_id, p.get("side", ""), p.get("type", ""),
+                               p.get("quantity"), p.get("price"), client_id,
+                               now_ms=self.now_ms(), market_price=px,
+                               reduce_only=fut and p.get("reduceOnly") == "true")
+            body = self._order_json(order, fut)
+            body["transactTime"] = order.time_ms
+            if not fut:
+                body["fills"] = [{"price": _dec(t.price), "qty": _dec(t.qty),
+                                  "commission": _dec(t.commission),
+                                  "commissionAsset": t.commission_asset, "tradeId": t.trade_id}
+                                 for t in book.trades if t.order_id == order.order_id]
+            return Response(200, body)
+        return self._signed(request, action)
+
+    def _get_order(self, request: Request) -> Response:
+        def action() -> Response:
+            order = self._find(request)
+            with self.lock:
+                hidden = self.hidden > 0
+                self.hidden = max(0, self.hidden - 1)
+            if order is None or hidden:
+                return Response.error(400, -2013, "Order does not exist.")
+            return Response(200, self._order_json(order, request.path.startswith("/fapi")))
+        return self._signed(request, action)
+
+    def _delete_order(self, request: Request) -> Response:
+        def action() -> Response:
+            order = self._find(request)
+            if order is None:
+                raise LedgerError(400, -2011, "Unknown order sent.")
+            order = self._book(request).cancel(order.symbol, order_id=order.order_id,
+                                               now_ms=self.now_ms())
+            body = self._order_json(order, request.path.startswith("/fapi"))
+            body["origClientOrderId"] = order.client_id
+            body["transactTime"] = self.now_ms()
+            return Response(200, body)
+        return self._signed(request, action)
+
+    def _open_orders(self, request: Request) -> Response:
+        def action() -> Response:
+            symbol = request.params.get("symbol") or None
+            if symbol is not None and symbol not in self.markets:
+                raise LedgerError(400, -1121, "Invalid symbol.")
+            with self.lock:
+                hidden = self.hidden > 0
+            orders = [] if hidden else self._book(request).open_orders(symbol)
+            fut = request.path.startswith("/fapi")
+            return Response(200, [self._order_json(o, fut) for o in orders])
+        return self._signed(request, action)
+
+    def _my_trades(self, request: Request) -> Response:
+        def action() -> Response:
+            p, book = request.params, self._book(request)
+            if p.get("symbol") not in self.markets:
+                raise LedgerError(400, -1121, "Invalid symbol.")
+            trades = book.my_trades(
+                p["symbol"], from_id=int(p["fromId"]) if p.get("fromId") else None,
+                start_ms=int(p["startTime"]) if p.get("startTime") else None,
+                end_ms=int(p["endTime"]) if p.get("endTime") else None,
+                limit=min(int(p.get("limit", 500)), 1000))
+            rows = [self._trade_json(t, book is self.futures) for t in trades]
+            with self.lock:
+                if self.duplicated > 0 and rows:
+                    self.duplicated -= 1
+                    rows = [r for r in rows for _ in (0, 1)]
+            return Response(200, rows)
+        return self._signed(request, action)
+
+    def _trade_json(self, t: Trade, fut: bool) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "symbol": t.symbol, "id": t.trade_id, "orderId": t.order_id, "orderListId": -1,
+            "price": _dec(t.price), "qty": _dec(t.qty), "quoteQty": _dec(t.qty * t.price),
+            "commission": _dec(t.commission), "commissionAsset": t.commission_asset,
+            "time": t.time_ms, "isBuyer": t.side == "BUY", "isMaker": t.is_maker,
+            "isBestMatch": True}
+        if fut:
+            row.update({"side": t.side, "buyer": t.side == "BUY", "maker": t.is_maker,
+                        "realizedPnl": _dec(t.realized_pnl), "marginAsset": t.commission_asset,
+                        "positionSide": "BOTH"})
+        return row
+
+    def _account(self, request: Request) -> Response:
+        def action() -> Response:
+            with self.ledger.lock:
+                balances = [{"asset": a, "free": _dec(self.ledger.free[a]),
+                             "locked": _dec(self.ledger.locked.get(a, Decimal(0)))}
+                            for a in sorted(self.ledger.free)]
+            return Response(200, {
+                "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0,
+                "sellerCommission": 0, "canTrade": True, "canWithdraw": True,
+                "canDeposit": True, "brokered": False, "requireSelfTradePrevention": False,
+                "preventSor": False, "updateTime": self.now_ms(), "accountType": "SPOT",
+                "balances": balances, "permissions": ["SPOT"], "uid": 1})
+        return self._signed(request, action)
+
+    # ------------------------------------------------------------------ USDⓈ-M futures
+    def _futures_info(self, request: Request) -> Response:
+        symbols = []
+        for market_id, market in self.markets.items():
+            r = self.futures.rules[market_id]
+            symbols.append({
+                "symbol": market_id, "pair": market_id, "contractType": "PERPETUAL",
+                "deliveryDate": 4133404800000, "onboardDate": self.listing_ms,
+                "status": "TRADING", "baseAsset": market["base"],
+                "quoteAsset": market["quote"], "marginAsset": market["quote"],
+                "pricePrecision": 2, "quantityPrecision": 5, "baseAssetPrecision": 8,
+                "quotePrecision": 8, "underlyingType": "COIN", "settlePlan": 0,
+                "triggerProtect": "0.0500", "liquidationFee": "0.012500",
+                "marketTakeBound": "0.05", "orderTypes": ["LIMIT", "MARKET"],
+                "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
+                "filters": [
+                    {"filterType": "PRICE_FILTER", "minPrice": _dec(r.min_price),
+                     "maxPrice": _dec(r.max_price), "tickSize": _dec(r.tick)},
+                    {"filterType": "LOT_SIZE", "minQty": _dec(r.min_qty),
+                     "maxQty": _dec(r.max_qty), "stepSize": _dec(r.step)},
+                    {"filterType": "MARKET_LOT_SIZE", "minQty": _dec(r.min_qty),
+                     "maxQty": _dec(r.max_qty), "stepSize": _dec(r.step)},
+                    {"filterType": "MIN_NOTIONAL", "notional": _dec(r.min_notional)},
+                ]})
+        return Response(200, {"timezone": "UTC", "serverTime": self.now_ms(),
+                              "rateLimits": [], "exchangeFilters": [], "assets": [],
+                              "symbols": symbols})
+
+    def _set_leverage(self, request: Request) -> Response:
+        def action() -> Response:
+            market_id = request.params.get("symbol", "")
+            if market_id not in self.markets:
+                raise LedgerError(400, -1121, "Invalid symbol.")
+            leverage = int(request.params.get("leverage", "0"))
+            if not 1 <= leverage <= 125:
+                raise LedgerError(400, -4028, f"Leverage {leverage} is not valid")
+            self.futures.leverage[market_id] = leverage
+            return Response(200, {"leverage": leverage, "maxNotionalValue": "1000000",
+                                  "symbol": market_id})
+        return self._signed(request, action)
+
+    def _leverage_bracket(self, request: Request) -> Response:
+        def action() -> Response:
+            return Response(200, [{"symbol": m, "brackets": [
+                {"bracket": 1, "initialLeverage": 125, "notionalCap": 10_000_000,
+                 "notionalFloor": 0, "maintMarginRatio": 0.004, "cum": 0.0}]}
+                for m in self.markets])
+        return self._signed(request, action)
+
+    def _position_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for market_id, (qty, entry) in self.futures.positions.items():
+            mark = self.price(self.markets[market_id]["symbol"])
+            rows.append({"symbol": market_id, "positionSide": "BOTH", "positionAmt": _dec(qty),
+                         "entryPrice": _dec(entry), "breakEvenPrice": _dec(entry),
+                         "markPrice": _dec(mark), "unRealizedProfit": _dec((mark - entry) * qty),
+                         "liquidationPrice": "0", "isolatedMargin": "0",
+                         "notional": _dec(qty * mark), "marginAsset":
+                             self.markets[market_id]["quote"], "isolatedWallet": "0",
+                         "initialMargin": _dec(abs(qty) * entry / self.futures.leverage[
+                             market_id]), "maintMargin": "0", "positionInitialMargin": "0",
+                         "openOrderInitialMargin": "0", "adl": 0, "bidNotional": "0",
+                         "askNotional": "0", "updateTime": self.now_ms()})
+        return rows
+
+    def _position_risk(self, request: Request) -> Response:
+        return self._signed(request, lambda: Response(200, self._position_rows()))
+
+    def _futures_account(self, request: Request) -> Response:
+        def action() -> Response:
+            assets = [{"asset": a, "walletBalance": _dec(w), "unrealizedProfit": "0",
+                       "marginBalance": _dec(w), "maintMargin": "0", "initialMargin":
+                           _dec(self.futures.used_margin()), "positionInitialMargin": "0",
+                       "openOrderInitialMargin": "0", "crossWalletBalance": _dec(w),
+                       "crossUnPnl": "0", "availableBalance": _dec(w - self.futures.used_margin()),
+                       "maxWithdrawAmount": _dec(w), "updateTime": self.now_ms()}
+                      for a, w in sorted(self.futures.free.items())]
+            return Response(200, {"totalWalletBalance": assets[0]["walletBalance"] if assets
+                                  else "0", "assets": assets,
+                                  "positions": self._position_rows()})
+        return self._signed(request, action)
 
     # ------------------------------------------------------------------ bars
     def _block(self, symbol: str, interval: str, block: int) -> tuple[np.ndarray, ...]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -170,3 +172,143 @@ def test_status_reports_the_run(tmp_path, aapl, config):
     assert st["pnl"] == pytest.approx(res.equity.iloc[-1] - 100_000.0)
     assert st["positions"] == {"AAPL": res.positions.get("AAPL", 0.0)}
     assert st["stopped"] and st["state"] == "ACTIVE" and st["lag_seconds"] >= 0
+
+
+# ---- fail closed on broker errors (RELIABILITY.md behaviour 3, INV-4, INV-5) ------------------
+
+class AuthenticationError(Exception):
+    """Named like ccxt's: the runner stops on it."""
+
+
+class Scripted(PaperBroker):
+    """The paper venue, with scripted faults on the n-th call of a method.
+
+    ``"timeout"``: the venue takes the order, then the call raises (the send's outcome is
+    unknown to the caller); ``"unknown"``: the venue takes it and answers UNKNOWN;
+    ``"error"``: the call raises before reaching the venue; ``"auth"``: an authentication error.
+    """
+
+    def __init__(self, script, **kwargs):
+        super().__init__(**kwargs)
+        self.script, self.calls = script, {}
+
+    def _fault(self, method):
+        self.calls[method] = self.calls.get(method, 0) + 1
+        return self.script.get((method, self.calls[method]))
+
+    def submit(self, order):
+        fault = self._fault("submit")
+        if fault == "auth":
+            raise AuthenticationError("binance: invalid api key")
+        ack = super().submit(order)
+        if fault == "timeout":
+            raise TimeoutError("read timed out")
+        return ack._replace(state="UNKNOWN", detail="status unknown") if fault == "unknown" \
+            else ack
+
+    def get_order(self, client_id):
+        if self._fault("get_order") == "error":
+            raise ConnectionError("connection reset")
+        return super().get_order(client_id)
+
+    def fills_since(self, cursor=0):
+        if self._fault("fills_since") == "error":
+            raise ConnectionError("connection reset")
+        return super().fills_since(cursor)
+
+
+def _venue(tmp_path, script, name="j"):
+    return Scripted(script, fee_bps=5, path=str(tmp_path / f"{name}.sqlite.paper.sqlite"))
+
+
+@pytest.mark.parametrize("fault", ["timeout", "unknown"])
+def test_uncertain_send_is_resolved_by_client_id_never_resent(tmp_path, aapl, config, fault):
+    clean = run(config, feed=ReplayFeed(aapl), journal=tmp_path / "clean.sqlite", fsync=False)
+    broker = _venue(tmp_path, {("submit", 2): fault})
+    res = run(config, feed=ReplayFeed(aapl), broker=broker, journal=tmp_path / "j.sqlite",
+              fsync=False)
+    venue = PaperBroker(fee_bps=5, path=str(tmp_path / "j.sqlite.paper.sqlite"))
+    cid = res.orders["client_id"].iloc[1]
+    submits = Counter(c for k, c in venue.requests() if k == "submit")
+    assert submits[cid] == 1 and max(submits.values()) == 1  # on the venue exactly once
+    j = Journal(tmp_path / "j.sqlite", readonly=True)
+    events = [(r["event"], r["state"]) for r in j.rows("orders") if r["client_id"] == cid]
+    assert ("unknown", "UNKNOWN") in events and ("resolved", "FILLED") in events
+    assert len([r for r in j.rows("fills") if r["client_id"] == cid]) == 1
+    alert = [r["message"] for r in j.rows("alerts") if r["kind"] == "order_unknown"]
+    want = "TimeoutError" if fault == "timeout" else "UNKNOWN"
+    assert len(alert) == 1 and want in alert[0] and cid in alert[0] and "intent 1" in alert[0]
+    j.close()
+    assert res.positions == venue.positions() == clean.positions
+    np.testing.assert_array_equal(res.equity.to_numpy(), clean.equity.to_numpy())
+    venue.close()
+
+
+def test_unresolved_orders_and_broker_errors_allow_only_reduce_only(tmp_path, aapl, config):
+    clean = run(config, feed=ReplayFeed(aapl), journal=tmp_path / "clean.sqlite", fsync=False)
+    first_buy = int(clean.orders.index[clean.orders["side"] == "buy"][0])
+    # the entry's send times out, then every query of it fails for 2 bars (3 attempts each)
+    script = {("submit", first_buy + 1): "timeout"}
+    n_get = first_buy + 1  # one get_order before each send
+    script.update({("get_order", n_get + k): "error" for k in range(1, 7)})
+    broker = _venue(tmp_path, script)
+    res = run(config, feed=ReplayFeed(aapl), broker=broker, journal=tmp_path / "j.sqlite",
+              fsync=False)
+    j = Journal(tmp_path / "j.sqlite", readonly=True)
+    closed = [r for r in j.rows("alerts") if r["kind"] == "fail_closed"]
+    assert len(closed) >= 2 and "still UNKNOWN" in closed[0]["message"]
+    held = {pd.Timestamp(r["bar_time"]) for r in closed}
+    intents = j.frame("intents").assign(time=lambda d: pd.to_datetime(d["time"]))
+    # no order that opens or grows a position was decided on a fail-closed bar
+    opening = intents[intents["reduce_only"] == 0]
+    decided = [aapl.index[aapl.index.get_loc(t) - 1] for t in opening["time"]]
+    assert not set(decided) & held
+    assert not j.latched()  # nothing latched
+    j.close()
+    venue = PaperBroker(fee_bps=5, path=str(tmp_path / "j.sqlite.paper.sqlite"))
+    assert max(Counter(c for k, c in venue.requests() if k == "submit").values()) == 1
+    assert res.positions == venue.positions()
+    venue.close()
+
+
+def test_fills_query_failure_journals_each_fill_once(tmp_path, aapl, config):
+    broker = _venue(tmp_path, {("fills_since", k): "error" for k in (20, 21, 60)})
+    res = run(config, feed=ReplayFeed(aapl), broker=broker, journal=tmp_path / "j.sqlite",
+              fsync=False)
+    venue = PaperBroker(fee_bps=5, path=str(tmp_path / "j.sqlite.paper.sqlite"))
+    vfills, _ = venue.fills_since(0)
+    assert sorted(res.fills["trade_id"]) == sorted(f.trade_id for f in vfills)  # once each
+    assert res.alerts["message"].str.contains("ConnectionError in broker.fills_since").sum() == 3
+    assert res.positions == venue.positions()
+    assert status(tmp_path / "j.sqlite")["positions"] == venue.positions()
+    venue.close()
+
+
+def test_authentication_error_stops_the_run(tmp_path, aapl, config):
+    from quantlab.live import LiveError
+
+    broker = _venue(tmp_path, {("submit", 1): "auth"})
+    with pytest.raises(LiveError, match="AuthenticationError in broker.submit: intent 0"):
+        run(config, feed=ReplayFeed(aapl), broker=broker, journal=tmp_path / "j.sqlite",
+            fsync=False)
+    j = Journal(tmp_path / "j.sqlite", readonly=True)
+    fatal = [r["message"] for r in j.rows("alerts") if r["kind"] == "fatal"]
+    assert len(fatal) == 1 and "client order id" in fatal[0]
+    assert j.rows("sessions")[-1]["detail"] == "fatal: AuthenticationError"
+    j.close()
+    venue = PaperBroker(fee_bps=5, path=str(tmp_path / "j.sqlite.paper.sqlite"))
+    assert not [c for k, c in venue.requests() if k == "submit"]
+    venue.close()
+
+
+def test_authentication_error_exits_the_cli_non_zero(tmp_path, config, monkeypatch):
+    from quantlab.live.commands import main
+
+    def refuse(self, order):
+        raise AuthenticationError("binance: invalid api key")
+
+    monkeypatch.setattr(PaperBroker, "submit", refuse)
+    code = main(["live", "run", str(config), "--start", "2011-06", "--end", "2012-12",
+                 "--journal", str(tmp_path / "cli.sqlite"), "--no-fsync"])
+    assert code != 0
+    assert status(tmp_path / "cli.sqlite")["bars"] < 300  # stopped at the first order
