@@ -2,6 +2,16 @@
 
 Wired into ``quantlab/cli.py`` with ``add_commands(sub)``; also runnable as
 ``python -m quantlab.live ...`` (same parser).
+
+``quantlab promote ... --broker B`` takes ``paper``, a YAML file holding the broker mapping,
+or the mapping inline (``--broker "{kind: ccxt, exchange: binance, api_key_env: K,
+secret_env: S}"``); ``--monitoring`` likewise. ``quantlab live run CONFIG --feed
+replay|store|ccxt|oanda`` builds the feed with :func:`~quantlab.live.venues.build_feed`
+(``ccxt``: the exchange's public klines, polled every ``--poll-seconds`` while a bar is
+late; ``oanda``: the account's candles); ``--metrics-port`` and ``--api-port`` serve the
+Prometheus metrics and the control API on 127.0.0.1 for the run's duration. Any
+:class:`~quantlab.errors.QuantlabError` (a refused start, a run that must stop) exits with
+status 2 and one line ``error: ...`` on stderr.
 """
 
 from __future__ import annotations
@@ -44,6 +54,12 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("-o", "--option", action="append", default=[], metavar="NAME=VALUE",
                    help="a backtest option, repeatable: -o fee_bps=5 -o max_drawdown=0.2")
     p.add_argument("--window", help="bars the runner keeps (default 2*warmup+2; 'full')")
+    p.add_argument("--broker", default="paper",
+                   help="'paper' (default), a YAML file with the broker mapping, or the "
+                        "mapping inline: \"{kind: ccxt, exchange: binance, api_key_env: K, "
+                        "secret_env: S}\" (secrets by environment variable name only)")
+    p.add_argument("--monitoring", help="the monitoring section (YAML file or inline): "
+                                        "{metrics_port, api_port, heartbeat_s, alerts}")
     p.add_argument("--out", default="config/live", help="folder (default config/live)")
     p.set_defaults(func=_promote)
 
@@ -53,8 +69,18 @@ def add_commands(subparsers: Any) -> None:
                               metavar="{run,status,halt,resume,report,serve}")
     r = sub.add_parser("run", help="run a promoted config on a feed")
     r.add_argument("config", help="config/live/NAME.yaml")
-    r.add_argument("--feed", choices=["replay"], default="replay")
+    r.add_argument("--feed", choices=["replay", "store", "ccxt", "oanda"], default="replay",
+                   help="replay a bundled dataset (default), a data --store, poll the "
+                        "exchange's klines (ccxt) or the OANDA account's candles")
     r.add_argument("--data", default="aapl", help="bundled dataset replayed (default aapl)")
+    r.add_argument("--exchange", help="--feed ccxt: the exchange (default: the broker's)")
+    r.add_argument("--poll-seconds", type=float, default=5.0,
+                   help="--feed ccxt: pause between polls while a bar is late (default 5)")
+    r.add_argument("--max-polls", type=int, help="--feed ccxt: stop after this many polls")
+    r.add_argument("--metrics-port", type=int,
+                   help="serve Prometheus metrics on 127.0.0.1:PORT during the run")
+    r.add_argument("--api-port", type=int,
+                   help="serve the control API and status page on 127.0.0.1:PORT")
     r.add_argument("--store", metavar="DIR", help="replay the config's symbols and timeframe "
                    "from a quantlab data store (`quantlab data download`) instead of --data")
     r.add_argument("--start")
@@ -121,10 +147,28 @@ def _promote(args: argparse.Namespace) -> int:
     if window not in (None, "full"):
         window = int(window)
     frame = _data(args.data, args.start, args.end, args.symbol)
+    monitoring = None if args.monitoring is None else _mapping(args.monitoring, "--monitoring")
+    broker = args.broker if args.broker == "paper" else _mapping(args.broker, "--broker")
     path = promote(args.strategy, data=frame, params=params, name=args.name, out_dir=args.out,
-                   window=window, **options)
+                   window=window, broker=broker, monitoring=monitoring, **options)
     print(f"promoted: {path}")
     return 0
+
+
+def _mapping(text: str, option: str) -> Any:
+    """A YAML file's content, or ``text`` itself read as YAML (a mapping or a word)."""
+    import yaml
+
+    from quantlab.errors import InvalidParameterError
+
+    source = Path(text)
+    try:
+        doc = yaml.safe_load(source.read_text() if source.suffix in (".yaml", ".yml", ".json")
+                             and source.exists() else text)
+    except yaml.YAMLError as exc:
+        raise InvalidParameterError(f"`{option}` of promote must be a YAML mapping or a YAML "
+                                    f"file; it does not parse ({type(exc).__name__}).") from None
+    return doc
 
 
 def _json_logging() -> None:
@@ -136,28 +180,41 @@ def _json_logging() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from quantlab.live.feeds import ReplayFeed
     from quantlab.live.promote import load_config
     from quantlab.live.runner import run
 
     _json_logging()
     cfg = load_config(args.config)
-    speed: Any = args.speed if args.speed in ("max", "realtime") else float(args.speed)
-    if args.store:
-        from quantlab.live.store_feed import StoreFeed
-
-        feed: Any = StoreFeed(args.store, cfg.symbols, cfg.timeframe, start=args.start,
-                              end=args.end, speed=speed)
-    else:
-        frame = _data(args.data, args.start, args.end, cfg.symbols[0])
-        feed = ReplayFeed(frame, symbols=cfg.symbols, speed=speed)
+    feed = _feed(args, cfg)
     res = run(cfg, feed=feed,
               journal=args.journal, max_bars=args.max_bars, fsync=not args.no_fsync,
-              handle_signals=True)
+              handle_signals=True, metrics_port=args.metrics_port, api_port=args.api_port)
     print(json.dumps({"event": "done", "bars": res.bars, "state": res.state,
                       "orders": len(res.orders), "equity": float(res.equity.iloc[-1])
                       if len(res.equity) else None, "journal": str(res.journal)}))
     return 0
+
+
+def _feed(args: argparse.Namespace, cfg: Any) -> Any:
+    """The feed of ``--feed`` (``--store DIR`` alone still means the store feed)."""
+    from quantlab.live.venues import build_feed
+
+    speed: Any = args.speed if args.speed in ("max", "realtime") else float(args.speed)
+    kind = "store" if args.store and args.feed == "replay" else args.feed
+    if kind == "store":
+        return build_feed(cfg, "store", store_dir=args.store, start=args.start, end=args.end,
+                          speed=speed)
+    if kind == "ccxt":
+        options: dict[str, Any] = {"poll_seconds": args.poll_seconds}
+        if args.exchange:
+            options["exchange"] = args.exchange
+        if args.max_polls is not None:
+            options["max_polls"] = args.max_polls
+        return build_feed(cfg, "ccxt", **options)
+    if kind == "oanda":
+        return build_feed(cfg, "oanda")
+    frame = _data(args.data, args.start, args.end, cfg.symbols[0])
+    return build_feed(cfg, "replay", data=frame, speed=speed)
 
 
 def _writable(path: str) -> Any:
@@ -211,5 +268,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except QuantlabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)  # one line
         return 2

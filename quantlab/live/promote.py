@@ -3,7 +3,9 @@
 :func:`promote` checks the strategy (``check_causality``; the trailing window the runner keeps
 gives the decisions of the full history on a reference window) and writes
 ``config/live/<name>.yaml``: the strategy's import path and parameters (objects as spec
-strings), symbols, timeframe, the ``BacktestConfig``, the broker, the runner's window and a
+strings), symbols, timeframe, the ``BacktestConfig``, the broker (``paper`` or an exchange
+adapter's mapping: :mod:`quantlab.live.venues`), the optional ``monitoring`` section, the
+runner's window and a
 **parity fingerprint** (a hash of the target exposures on the reference window, the hash of
 the strategy class's source and the quantlab version). :func:`load_config` reads it back with
 every check the runner makes at start; :func:`verify_fingerprint` recomputes the fingerprint.
@@ -29,16 +31,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quantlab._validate import check_choice, check_int, did_you_mean, message
+from quantlab._validate import check_int, did_you_mean, message
 from quantlab.errors import InvalidParameterError, LookAheadError, QuantlabError, WarmupWarning
 from quantlab.live._core import BacktestConfig, infer_periods_per_year
 from quantlab.live._errors import PromotionError, StartupError
+from quantlab.live.venues import check_broker, check_monitoring
 from quantlab.strategy.base import Strategy, as_exposure
 
 __all__ = ["promote", "load_config", "verify_fingerprint", "LiveConfig", "fingerprint",
+           "timeframe_delta", "timeframe_text",
            "trailing_targets", "check_trailing_window", "history_models"]
 
-_BROKERS = ("paper",)
 _GUARD_DEFAULTS: dict[str, Any] = {"halt_file": None, "max_orders_per_window": None,
                                    "rate_window_bars": 1, "max_gap_bars": 5, "stale_bars": 2}
 _SHUTDOWN_DEFAULTS: dict[str, Any] = {"on_sigterm": "stop", "flatten": False}
@@ -56,6 +59,7 @@ class LiveConfig:
     timeframe: str
     backtest: BacktestConfig
     broker: str
+    """The broker's kind: "paper", "ccxt" or "oanda" (its options: ``broker_options``)."""
     window: int | None
     """Bars the runner keeps (None: the whole history)."""
     reference: dict[str, Any]
@@ -64,6 +68,10 @@ class LiveConfig:
     shutdown: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    broker_options: dict[str, Any] = field(default_factory=dict)
+    """The broker mapping without ``kind`` (``{}`` for paper; see :mod:`quantlab.live.venues`)."""
+    monitoring: dict[str, Any] = field(default_factory=dict)
+    """``metrics_port``, ``api_port``, ``heartbeat_s``, ``alerts`` (each None when unset)."""
 
 
 # ---- strategy <-> text ----------------------------------------------------------------
@@ -79,6 +87,21 @@ def timeframe_delta(timeframe: str) -> pd.Timedelta:
     except ValueError:
         raise StartupError(message("timeframe", "load_config", "a bar length such as 1d, 4h, "
                                    "15m", timeframe)) from None
+
+
+def timeframe_text(length: pd.Timedelta) -> str:
+    """A bar length in exchange spelling, largest whole unit first (``3600s`` -> ``"1h"``).
+
+    Examples
+    --------
+    >>> timeframe_text(pd.Timedelta(minutes=15)), timeframe_text(pd.Timedelta(hours=4))
+    ('15m', '4h')
+    """
+    seconds = int(pd.Timedelta(length).total_seconds())
+    for unit, size in (("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _import_path(cls: type) -> str:
@@ -282,9 +305,10 @@ def _load_data(data: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 
 def promote(strategy: Any, *, data: Any, symbols: Any = None, timeframe: str | None = None,
-            config: BacktestConfig | None = None, broker: str = "paper", name: str,
-            out_dir: str | Path = "config/live", params: dict[str, Any] | None = None,
-            window: int | str | None = None, reference_bars: int = 250,
+            config: BacktestConfig | None = None, broker: str | dict[str, Any] = "paper",
+            name: str, out_dir: str | Path = "config/live",
+            params: dict[str, Any] | None = None, window: int | str | None = None,
+            reference_bars: int = 250, monitoring: dict[str, Any] | None = None,
             **options: Any) -> Path:
     """Check a strategy for live trading and write its config file.
 
@@ -299,7 +323,14 @@ def promote(strategy: Any, *, data: Any, symbols: Any = None, timeframe: str | N
     symbols : sequence of str, optional - default: the data's (``attrs["symbol"]`` or "asset").
     timeframe : str, optional - bar length, e.g. "1d"; default: inferred from the index.
     config : BacktestConfig, optional - costs, sizer, risk limits (``options`` override it).
-    broker : {"paper"}, default "paper" - the exchange brokers come with the next issue.
+    broker : "paper" or dict, default "paper"
+        ``"paper"``, or an exchange adapter: ``{"kind": "ccxt", "exchange": "binance",
+        "market_type": "spot", "api_key_env": "BINANCE_KEY", "secret_env":
+        "BINANCE_SECRET", "urls": {...}, "sandbox": False, "leverage": 3}`` or
+        ``{"kind": "oanda", "account_id": ..., "token_env": "OANDA_TOKEN", "environment":
+        "practice", "base_url": ...}`` (:func:`~quantlab.live.venues.check_broker`).
+        Secrets are named by environment variable, never written. The venue's lot and
+        minimum notional must match ``lot_size``/``min_notional`` (checked at start).
     name : str - the config's name (file ``<out_dir>/<name>.yaml``, the run's name).
     out_dir : str or Path, default "config/live"
     params : dict, optional - parameters (``best_params``) for a class or a name.
@@ -309,6 +340,8 @@ def promote(strategy: Any, *, data: Any, symbols: Any = None, timeframe: str | N
         trailing window decides differently; an int window is then checked like any other
         and refused with that explanation when it differs).
     reference_bars : int, default 250 - bars of the reference window checked after ``window``.
+    monitoring : dict, optional - ``{"metrics_port": 9108, "api_port": 8765, "heartbeat_s":
+        ..., "alerts": {...}}`` (:func:`~quantlab.live.venues.check_monitoring`).
     **options - flat ``BacktestConfig`` options (``fee_bps=5``, ``max_drawdown=0.2``).
 
     Returns
@@ -322,10 +355,15 @@ def promote(strategy: Any, *, data: Any, symbols: Any = None, timeframe: str | N
         The strategy looks ahead, its warm-up is too short, or the trailing window decides
         differently from the full history (each naming the bar), or its parameters cannot be
         written as text.
+    InvalidParameterError
+        A bad broker mapping (unknown kind or key, a secret written as a value) or
+        monitoring section.
     """
     caller = "promote"
     strat = _resolve_strategy(strategy, params)
-    broker = check_choice("broker", broker, _BROKERS, caller=caller)
+    kind, broker_options = check_broker(broker, caller=caller)
+    broker_doc: Any = kind if kind == "paper" else {"kind": kind, **broker_options}
+    monitor = check_monitoring(monitoring, caller=caller) if monitoring is not None else None
     if not isinstance(name, str) or not name.strip() or "/" in name:
         raise InvalidParameterError(message("name", caller, "a file name", name))
     frame, source = _load_data(data)
@@ -351,7 +389,7 @@ def promote(strategy: Any, *, data: Any, symbols: Any = None, timeframe: str | N
     if timeframe is None:
         step = pd.Timedelta(int(np.median(np.diff(pd.DatetimeIndex(frame.index)
                                                   .as_unit("ns").asi8))), unit="ns")
-        timeframe = "1d" if step >= pd.Timedelta(days=1) else f"{int(step.total_seconds())}s"
+        timeframe = "1d" if step >= pd.Timedelta(days=1) else timeframe_text(step)
     cfg = (config or BacktestConfig()).replace(caller=caller, **options)
     if cfg.periods_per_year is None:
         cfg = cfg.replace(caller=caller, periods_per_year=infer_periods_per_year(frame.index))
@@ -397,7 +435,7 @@ def promote(strategy: Any, *, data: Any, symbols: Any = None, timeframe: str | N
         "strategy": {"class": _import_path(type(strat)), "params": text_params},
         "symbols": symbols,
         "timeframe": str(timeframe),
-        "broker": broker,
+        "broker": broker_doc,
         "window": "full" if win is None else win,
         "backtest": cfg.to_dict(),
         "guard": dict(_GUARD_DEFAULTS),
@@ -405,6 +443,8 @@ def promote(strategy: Any, *, data: Any, symbols: Any = None, timeframe: str | N
         "reference": reference,
         "fingerprint": fingerprint(strat, _read_reference(reference, out)),
     }
+    if monitor is not None:
+        doc["monitoring"] = {k: v for k, v in monitor.items() if v is not None}
     import yaml
 
     path = out / f"{name}.yaml"
@@ -452,7 +492,8 @@ def load_config(path: str | Path) -> LiveConfig:
     ------
     StartupError
         A missing file or key, an unknown strategy, a missing or unknown parameter, invalid
-        settings (negative limits, ...), an unknown broker.
+        settings (negative limits, ...), an unknown broker kind or key, a secret written in
+        the broker mapping, a bad ``monitoring`` section (each naming the key).
     """
     import yaml
 
@@ -493,9 +534,11 @@ def load_config(path: str | Path) -> LiveConfig:
     if shutdown["on_sigterm"] not in ("stop", "halt"):
         raise StartupError(message("shutdown.on_sigterm", "load_config", "'stop' or 'halt'",
                                    shutdown["on_sigterm"]))
-    if doc["broker"] not in _BROKERS:
-        raise StartupError(message("broker", "load_config", f"one of {_BROKERS}", doc["broker"],
-                                   "The exchange brokers come with the next issue."))
+    try:
+        kind, broker_options = check_broker(doc["broker"], caller="load_config")
+        monitoring = check_monitoring(doc.get("monitoring"), caller="load_config")
+    except InvalidParameterError as exc:
+        raise StartupError(f"config {path}: {exc}") from None
     window = doc["window"]
     if window == "full":
         win = None
@@ -510,9 +553,9 @@ def load_config(path: str | Path) -> LiveConfig:
         raise StartupError(message("symbols", "load_config", "a non-empty list", symbols))
     return LiveConfig(str(doc["name"]), strategy, str(strat_doc["class"]),
                       dict(strat_doc.get("params") or {}), [str(s) for s in symbols],
-                      str(doc["timeframe"]), cfg, str(doc["broker"]), win,
+                      str(doc["timeframe"]), cfg, kind, win,
                       dict(doc["reference"]), dict(doc["fingerprint"]), guard, shutdown, path,
-                      doc)
+                      doc, broker_options, monitoring)
 
 
 def verify_fingerprint(config: LiveConfig) -> None:

@@ -28,6 +28,28 @@ guard's reduce-only path (nothing is latched; a ``fail_closed`` alert says why).
 authentication-type error (:func:`is_fatal`) stops the run: a ``fatal`` alert, the stop
 journaled, :class:`~quantlab.live.LiveError` raised (the CLI exits non-zero).
 
+**Venues.** Without a ``broker`` argument the runner builds the config's
+(:func:`~quantlab.live.venues.build_broker`: paper, ccxt or OANDA, credentials from the
+environment) and, before the journal is opened, compares each symbol's
+``broker.rules(symbol)`` with the config's ``lot_size``/``min_notional``
+(:func:`~quantlab.live.venues.check_venue_rules`): a venue lot that does not divide the
+config's, or a larger minimum notional, refuses the start (the account and the venue would
+book different sizes and reconciliation would halt on the first order). A paper config never
+takes an authenticated broker (behaviour 12).
+
+**Monitoring** (behaviour 13). ``Runner(metrics=, alerts=, heartbeat_s=)``: every committed
+journal alert goes to the :class:`~quantlab.live.alerts.AlertRouter` (a journal listener;
+the router never raises), and so does a halt another process latched (``quantlab live
+halt``, the API), when the guard picks it up; :class:`~quantlab.live.metrics.LiveMetrics`
+observes each completed bar (equity, cash, positions, guard state, decision latency),
+fills, order states, each submit's round trip and the reconciliation drift per symbol; a
+:class:`~quantlab.live.metrics.Heartbeat` thread alerts when no bar completed for
+``heartbeat_s`` (it never touches the journal, whose connection belongs to the runner's
+thread). :func:`run` builds them from the config's ``monitoring`` section (or
+``metrics_port``/``api_port``/``heartbeat_s``), serves the metrics and the control API on
+127.0.0.1 for the run's duration, and closes every thread and port when it returns or raises,
+a refused start included.
+
 Shutdown (behaviour 14): working orders are cancelled; with ``shutdown.flatten`` every
 position is closed by orders journaled like any other (intent and client order id of the
 run's next sequence numbers committed before sending, reason ``"shutdown"``; fills and order
@@ -54,6 +76,7 @@ import numpy as np
 import pandas as pd
 
 from quantlab._validate import check_choice
+from quantlab.errors import QuantlabError
 from quantlab.live._core import (
     SIZER_INPUT_NAMES,
     Account,
@@ -61,13 +84,16 @@ from quantlab.live._core import (
     sizer_inputs,
 )
 from quantlab.live._errors import LiveError, ReconciliationError, StartupError
-from quantlab.live.brokers import Broker, BrokerFill, OrderAck, OrderRequest, PaperBroker
+from quantlab.live.alerts import AlertRouter
+from quantlab.live.brokers import Broker, BrokerFill, OrderAck, OrderRequest
 from quantlab.live.feeds import Bar, Feed
 from quantlab.live.guard import Guard, reduce_only_target
 from quantlab.live.journal import Journal, dumps
+from quantlab.live.metrics import Heartbeat, LiveMetrics
 from quantlab.live.orders import client_order_id
 from quantlab.live.promote import LiveConfig, load_config, timeframe_delta, verify_fingerprint
 from quantlab.live.streaming import streaming_decider
+from quantlab.live.venues import build_broker, check_venue_rules
 from quantlab.strategy.base import as_exposure
 
 __all__ = ["run", "Runner", "RunResult", "KILL_ENV", "default_journal", "is_fatal"]
@@ -137,14 +163,42 @@ def default_journal(config: LiveConfig) -> Path:
 
 
 class Runner:
-    """One run of a promoted config (see :func:`run`)."""
+    """One run of a promoted config (see :func:`run`).
+
+    Parameters
+    ----------
+    config : LiveConfig
+    feed : Feed
+    broker : Broker, optional - default :func:`~quantlab.live.venues.build_broker` (the
+        config's paper, ccxt or OANDA broker).
+    journal, fsync, decision : as in :func:`run`.
+    verify : bool, default True - recompute the parity fingerprint.
+    metrics : LiveMetrics, optional - observed after every bar, order and fill; its HTTP
+        endpoint (if serving) is closed by :meth:`close`.
+    alerts : AlertRouter, optional - every journaled alert is routed to it (a journal
+        listener), plus heartbeat alerts and halts latched by another process; closed
+        (queue drained, bounded) by :meth:`close`.
+    heartbeat_s : float, optional - a watchdog thread (started by :meth:`start`) sends a
+        ``heartbeat`` alert for each ``heartbeat_s`` without a completed bar.
+
+    Raises
+    ------
+    StartupError
+        As :func:`run`; the broker the runner built is closed and nothing is journaled.
+    """
 
     def __init__(self, config: LiveConfig, *, feed: Feed, broker: Broker | None = None,
                  journal: str | Path | None = None, fsync: bool = True,
-                 verify: bool = True, decision: str = "auto") -> None:
+                 verify: bool = True, decision: str = "auto",
+                 metrics: LiveMetrics | None = None, alerts: AlertRouter | None = None,
+                 heartbeat_s: float | None = None) -> None:
         self.config = config
         self.feed = feed
         self.crash = _Crash()
+        self.metrics = metrics
+        self.alerts = alerts
+        self.heartbeat = None if heartbeat_s is None else Heartbeat(heartbeat_s, self._missed)
+        self._routed_halt = False
         by_time = getattr(feed, "resume_by", "count") == "time"
         if (list(feed.symbols) != config.symbols and len(feed.symbols) == len(config.symbols)
                 and not by_time):   # relabel a replay's columns, never a venue's markets
@@ -157,18 +211,10 @@ class Runner:
         path = Path(journal) if journal is not None else default_journal(config)
         cfg = config.backtest
         path.parent.mkdir(parents=True, exist_ok=True)
-        if broker is None:
-            ex, co = cfg.execution, cfg.costs
-            broker = PaperBroker(fee_bps=co.fee_bps, fee_fixed=co.fee_fixed,
-                                 init_cash=ex.init_cash, path=str(path) + ".paper.sqlite",
-                                 lot_size=ex.lot_size if not isinstance(ex.lot_size, dict) else 0.0,
-                                 min_notional=ex.min_notional
-                                 if not isinstance(ex.min_notional, dict) else 0.0)
-        if config.broker == "paper" and (broker.mode != "paper" or broker.authenticated):
-            raise StartupError("the config is a paper config but the broker is a "
-                               f"{broker.mode} broker; paper never uses an authenticated client.")
-        self.broker = broker
-        self.journal = Journal(path, mode=broker.mode, run=config.name, fsync=fsync)
+        self.broker = self._venue(config, broker, path)
+        self.journal = Journal(path, mode=self.broker.mode, run=config.name, fsync=fsync)
+        if alerts is not None:  # every journaled alert also goes out (the router never raises)
+            self.journal.alert_listeners.append(self._route_alert)
         if by_time and getattr(feed, "on_alert", False) is None:
             feed.on_alert = self._feed_alert  # type: ignore[attr-defined]
         g = config.guard
@@ -220,6 +266,24 @@ class Runner:
         self.run_tag = config.name
         self.strategy_tag = type(strat).__name__
 
+    @staticmethod
+    def _venue(config: LiveConfig, broker: Broker | None, path: Path) -> Broker:
+        """The broker (built from the config when None), isolated and checked against the
+        config's order rules; a broker built here is closed again when a check refuses."""
+        built = broker is None
+        venue = build_broker(config, journal_path=path) if broker is None else broker
+        try:
+            if config.broker == "paper" and (venue.mode != "paper" or venue.authenticated):
+                raise StartupError("the config is a paper config but the broker is a "
+                                   f"{venue.mode} broker; paper never uses an authenticated "
+                                   "client.")
+            check_venue_rules(config, venue)
+        except BaseException:
+            if built:
+                venue.close()
+            raise
+        return venue
+
     # ---- start: restore, reconcile --------------------------------------------------
     def start(self) -> None:
         j = self.journal
@@ -230,6 +294,8 @@ class Runner:
                             (_time.time(), json.dumps(self.config.raw, default=str)))
         self._restore()
         self._reconcile()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
         _log("started", run=self.run_tag, completed=self.completed, state=self.guard.state)
 
     def _restore(self) -> None:
@@ -285,6 +351,7 @@ class Runner:
                     cur.execute("INSERT INTO orders (client_id, event, state, time, detail) "
                                 "VALUES (?, 'fill', 'FILLED', ?, 'found at reconciliation')",
                                 (f.client_id, _time.time()))
+            self._count_fills(len(missing))
         for f in foreign:
             j.alert("foreign_order", f"trade {f.trade_id} of client id {f.client_id!r} is not "
                     "this run's: not counted as its own")
@@ -386,7 +453,7 @@ class Runner:
         if alert:
             j.alert("bad_bar" if not step_it else "data", alert, bar.time)
             _log("alert", kind="data", message=alert)
-        self.guard.before_bar()
+        self._kill_switches(bar.time)
         degraded = self._preflight(bar.time)
         fills: list[Any] = []
         target = np.full(self.n, np.nan)
@@ -473,16 +540,72 @@ class Runner:
         self.completed = seq
         self.intent_seq += len(intents)
         self.guard.after_bar(acc.halted, len(intents), events)
+        self._observe(bar, positions, latency, len(new_fills))
         bpos = self._broker_call("positions", bar.time, self.broker.positions)
         if bpos is None:
             return
         for sym in self.symbols:
+            if self.metrics is not None:
+                self.metrics.observe_drift(sym, positions[sym] - bpos.get(sym, 0.0))
             if not _close(positions[sym], bpos.get(sym, 0.0)):
                 text = (f"reconciliation drift: the account holds {positions[sym]} {sym}, the "
                         f"broker {bpos.get(sym, 0.0)}")
                 j.alert("reconciliation", text, bar.time)
                 if self.guard.latch is None:
                     self.guard._latch("reconciliation", text)
+
+    # ---- monitoring ---------------------------------------------------------------------
+    def _kill_switches(self, when: Any) -> None:
+        """The guard's kill switches; a halt latched by another process (``quantlab live
+        halt``, the API) journaled its own alert there: route it from here."""
+        before = self.guard.latch
+        self._routed_halt = False
+        self.guard.before_bar()
+        latch = self.guard.latch
+        if (self.alerts is not None and latch is not None and before is None
+                and not self._routed_halt):
+            self.alerts.send("halt", f"HALTED by {latch[0]}: {latch[1]} (latched outside the "
+                             f"runner; acted on at the bar of {when})", source="halt",
+                             bar_time=str(when))
+
+    def _route_alert(self, kind: str, text: str, bar_time: Any = None) -> None:
+        """The journal's listener: every committed alert goes to the router."""
+        if kind == "halt":
+            self._routed_halt = True
+        if self.alerts is not None:
+            self.alerts.journal_alert(kind, text, bar_time)
+
+    def _observe(self, bar: Bar, positions: dict[str, float], latency_us: float,
+                 n_fills: int) -> None:
+        """Metrics and heartbeat of a completed bar."""
+        if self.heartbeat is not None:
+            self.heartbeat.beat()
+        if self.metrics is None:
+            return
+        acc = self.account
+        self.metrics.observe_bar(bar.time, equity=float(acc.equity), cash=float(acc.cash),
+                                 positions=positions, guard_state=self.guard.state,
+                                 latency_s=latency_us / 1e6)
+        self._count_fills(n_fills)
+
+    def _count_fills(self, n: int) -> None:
+        if self.metrics is not None and n:
+            self.metrics.observe_fill(n)
+
+    def _observe_order(self, state: str) -> None:
+        if self.metrics is not None:
+            try:
+                self.metrics.observe_order(state)
+            except QuantlabError:  # a state outside orders.STATES: counted as UNKNOWN
+                self.metrics.observe_order("UNKNOWN")
+
+    def _missed(self, age_s: float) -> None:
+        """The heartbeat's callback (watchdog thread): alert and log, never journal."""
+        text = (f"run {self.run_tag}: no bar completed for {age_s:.1f} s (last bar "
+                f"{self.received_time})")
+        _log("alert", kind="heartbeat", message=text)
+        if self.alerts is not None:
+            self.alerts.send("heartbeat", text, age_s=round(age_s, 3))
 
     # ---- loop and shutdown -------------------------------------------------------------
     def loop(self, *, max_bars: int | None = None) -> None:
@@ -558,6 +681,7 @@ class Runner:
             self._send(OrderRequest(it[1], it[4], it[5], it[6], it[7], True, when), it[0], when)
         fills, cursor = self._fills(when)
         self._journal_fills(fills)
+        self._count_fills(len(fills))
         self.cursor = cursor
         ours = {it[1] for it in intents}
         self._apply_to_account([(f.symbol, f.side, f.size, f.price, f.fee) for f in fills
@@ -603,13 +727,17 @@ class Runner:
             ack = self.broker.get_order(cid)
             if ack is None:
                 self.crash("before_send")
+                sent = _time.perf_counter()
                 ack = self.broker.submit(order)
+                if self.metrics is not None:
+                    self.metrics.observe_round_trip(_time.perf_counter() - sent)
                 _log("order", client_id=cid, side=order.side, size=order.size, state=ack.state)
                 self.crash("after_send")
         except Exception as exc:
             self._fail(exc, "submit", when, seq=seq, client_id=cid, alert=False)
             error = type(exc).__name__
             ack = OrderAck(cid, "", "UNKNOWN", 0.0, f"{error}: {exc}")
+        self._observe_order(ack.state)
         if ack.state == "UNKNOWN":
             self._unresolved[cid] = "UNKNOWN"
             self._order_event(cid, "unknown", "UNKNOWN", ack.detail)
@@ -694,6 +822,7 @@ class Runner:
             else:
                 self._order_event(cid, "resolved", ack.state, f"queried by client id: "
                                   f"{ack.state} {ack.filled}")
+                self._observe_order(ack.state)
 
     def _preflight(self, when: Any) -> bool:
         """Resolve UNKNOWN orders; True (reduce-only) while any is open or the broker failed."""
@@ -730,8 +859,18 @@ class Runner:
                          j.frame("fills"), equity, self.broker.positions(), j.frame("alerts"))
 
     def close(self) -> None:
-        self.journal.close()
-        self.broker.close()
+        """Stop the heartbeat, drain the alert router (bounded), stop the metrics endpoint,
+        close the journal and the broker. Safe to call more than once."""
+        try:
+            if self.heartbeat is not None:
+                self.heartbeat.stop()
+            if self.alerts is not None:
+                self.alerts.close(timeout_s=10.0)
+            if self.metrics is not None:
+                self.metrics.close()
+        finally:
+            self.journal.close()
+            self.broker.close()
 
 
 def _close(a: float, b: float) -> bool:
@@ -741,15 +880,19 @@ def _close(a: float, b: float) -> bool:
 def run(config: str | Path | LiveConfig, *, feed: Feed, broker: Broker | None = None,
         journal: str | Path | None = None, speed: Any = None, max_bars: int | None = None,
         fsync: bool = True, handle_signals: bool = False,
-        decision: str = "auto") -> RunResult:
+        decision: str = "auto", metrics_port: int | None = None,
+        api_port: int | None = None, heartbeat_s: float | None = None) -> RunResult:
     """Run a promoted strategy on a feed until the feed ends (or ``max_bars``, or SIGTERM).
 
     Parameters
     ----------
     config : path or LiveConfig - a file written by :func:`~quantlab.live.promote`.
-    feed : Feed - e.g. :class:`~quantlab.live.feeds.ReplayFeed`.
-    broker : Broker, optional - default: a :class:`PaperBroker` with the config's costs,
-        persisted beside the journal (``<journal>.paper.sqlite``).
+    feed : Feed - e.g. :class:`~quantlab.live.feeds.ReplayFeed`
+        (:func:`~quantlab.live.venues.build_feed` builds one from the config).
+    broker : Broker, optional - default: the config's
+        (:func:`~quantlab.live.venues.build_broker`): a :class:`PaperBroker` with the
+        config's costs persisted beside the journal (``<journal>.paper.sqlite``), or the
+        ccxt / OANDA broker of its ``broker`` mapping, credentials from the environment.
     journal : path, optional - default ``runs/<name>.journal.sqlite``; an existing journal
         resumes the run. The kill-switch file is ``<journal>.HALT`` unless the config's
         ``guard.halt_file`` names another; the paper venue's state is kept in
@@ -761,6 +904,14 @@ def run(config: str | Path | LiveConfig, *, feed: Feed, broker: Broker | None = 
     decision : {"auto", "stream", "window"}, default "auto" - "stream": the strategy's
         streaming path (the built-ins have one); "window": ``signal()`` on the trailing
         window; "auto": streaming when available.
+    metrics_port : int, optional - serve Prometheus metrics
+        (:class:`~quantlab.live.metrics.LiveMetrics`) on ``127.0.0.1:<port>`` for the run's
+        duration (0: a free port); default the config's ``monitoring.metrics_port``.
+    api_port : int, optional - serve the control API and status page
+        (:func:`~quantlab.live.api.start_in_thread`, token from ``QUANTLAB_API_TOKEN``) on
+        ``127.0.0.1:<port>`` for the run's duration; default ``monitoring.api_port``.
+    heartbeat_s : float, optional - alert when no bar completed for this long; default
+        ``monitoring.heartbeat_s``, else 3 bars when ``monitoring.alerts`` routes alerts.
 
     Returns
     -------
@@ -769,19 +920,40 @@ def run(config: str | Path | LiveConfig, *, feed: Feed, broker: Broker | None = 
     Raises
     ------
     StartupError
-        Unknown strategy, missing/unknown parameter, invalid limits, fingerprint mismatch.
+        Unknown strategy, missing/unknown parameter, invalid limits, fingerprint mismatch,
+        a broker that cannot be built (an unset credential variable), the venue's lot or
+        minimum notional not matching the config's, a monitoring port already in use.
     JournalError
         Another mode's journal, a journal copied without its WAL.
     ReconciliationError
         The broker and the journal disagree: nothing is traded.
+
+    Notes
+    -----
+    Every thread and port the run opens (metrics endpoint, API server, heartbeat, alert
+    worker) is closed when it returns or raises, start-up failures included.
     """
     cfg = config if isinstance(config, LiveConfig) else load_config(config)
     if speed is not None:
         feed.speed = speed  # type: ignore[attr-defined]
-    runner = Runner(cfg, feed=feed, broker=broker, journal=journal, fsync=fsync,
-                    decision=decision)
-    previous = None
+    mon = cfg.monitoring or {}
+    metrics_port = metrics_port if metrics_port is not None else mon.get("metrics_port")
+    api_port = api_port if api_port is not None else mon.get("api_port")
+    metrics, alerts = _monitoring(cfg, metrics_port)
+    beat = heartbeat_s if heartbeat_s is not None else mon.get("heartbeat_s")
+    if beat is None and alerts is not None:
+        beat = 3 * timeframe_delta(cfg.timeframe).total_seconds()
     try:
+        runner = Runner(cfg, feed=feed, broker=broker, journal=journal, fsync=fsync,
+                        decision=decision, metrics=metrics, alerts=alerts, heartbeat_s=beat)
+    except BaseException:
+        _close_monitoring(metrics, alerts)
+        raise
+    previous = None
+    api = None
+    try:
+        if api_port is not None:
+            api = _start_api(runner.journal.path, api_port)
         if handle_signals:
             previous = _signal.signal(_signal.SIGTERM, runner.on_sigterm)
         runner.start()
@@ -795,4 +967,53 @@ def run(config: str | Path | LiveConfig, *, feed: Feed, broker: Broker | None = 
     finally:
         if previous is not None:
             _signal.signal(_signal.SIGTERM, previous)
+        if api is not None:
+            api.stop(timeout=10.0)
         runner.close()
+
+
+def _monitoring(cfg: LiveConfig, metrics_port: int | None
+                ) -> tuple[LiveMetrics | None, AlertRouter | None]:
+    """The run's metrics (served on loopback when a port is given) and alert router."""
+    metrics = alerts = None
+    try:
+        if metrics_port is not None:
+            metrics = LiveMetrics(run=cfg.name,
+                                  bar_duration_s=timeframe_delta(cfg.timeframe).total_seconds())
+            metrics.serve(port=metrics_port)
+        spec = (cfg.monitoring or {}).get("alerts")
+        if spec:
+            alerts = AlertRouter.from_config(spec, run=cfg.name, metrics=metrics)
+    except QuantlabError as exc:
+        _close_monitoring(metrics, alerts)
+        raise StartupError(f"monitoring of {cfg.name}: {exc}") from None
+    return metrics, alerts
+
+
+def _close_monitoring(metrics: LiveMetrics | None, alerts: AlertRouter | None) -> None:
+    if alerts is not None:
+        alerts.close(timeout_s=5.0)
+    if metrics is not None:
+        metrics.close()
+
+
+def _start_api(journal: Path, port: int) -> Any:
+    """The control API on 127.0.0.1 beside the run (a StartupError if it cannot listen)."""
+    import socket
+
+    from quantlab.live.api import start_in_thread
+
+    if port:  # a taken port: refuse here rather than let uvicorn exit its thread
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as exc:
+                raise StartupError(f"the control API cannot listen on 127.0.0.1:{port} "
+                                   f"({exc.strerror}); pick another --api-port, or 0 for a "
+                                   "free one.") from None
+    try:
+        server, _ = start_in_thread(journal, host="127.0.0.1", port=port)
+    except QuantlabError as exc:
+        raise StartupError(f"the control API: {exc}") from None
+    return server
