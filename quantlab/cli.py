@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except QuantlabError as exc:
-        print(f"quantlab: error: {exc}", file=sys.stderr)
+        print("quantlab: error: " + " ".join(str(exc).split()), file=sys.stderr)
         return 2
     except BrokenPipeError:
         # the reader went away (`quantlab data validate eurusd | head -2`): stop quietly;

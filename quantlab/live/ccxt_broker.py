@@ -540,6 +540,15 @@ class CcxtBroker(Broker):
 
     def _client_id_of(self, symbol: str, order_id: str) -> str:
         cid = self._order_cid.get((symbol, order_id))
+        if cid is None and self.is_binance and order_id.isdigit():
+            # one allOrders page (ids >= order_id, up to 1000) maps the client ids of the next
+            # trades' orders too, instead of one fetch_order per order (1000 trades at
+            # start-up: 3 requests instead of 1000)
+            page = self.caller.call(f"fetch_orders({symbol})", lambda: self.client.fetch_orders(
+                symbol, None, _PAGE, {"orderId": int(order_id)}))
+            for raw in page:
+                self._order_cid[(symbol, str(raw.get("id")))] = str(raw.get("clientOrderId") or "")
+            cid = self._order_cid.get((symbol, order_id))
         if cid is None:
             raw = self.caller.call(f"fetch_order(id={order_id})",
                                    lambda: self.client.fetch_order(order_id, symbol))

@@ -96,6 +96,12 @@ class Guard:
     def filter(self, target: np.ndarray, positions: np.ndarray) -> np.ndarray:
         """The target allowed in the current state (reduce-only while the latch holds)."""
         try:
+            if self.max_orders is not None and \
+                    sum(self._recent) + 2 * len(target) > self.max_orders:
+                # INV-6: this bar's orders (decided last bar, filled at this open) and the
+                # next bar's (decided now) would not fit the window's budget: nothing goes
+                # out, exits included, until older bars leave the window
+                return np.full_like(np.asarray(target, dtype=np.float64), np.nan)
             if self.latch is not None:
                 return reduce_only_target(target, positions)
             return target
@@ -112,10 +118,11 @@ class Guard:
                 if rule == "max_drawdown" and self.latch is None:
                     self._latch("drawdown", f"drawdown limit breached ({action})")
             self._recent.append(int(n_orders))
-            if self.max_orders is not None and sum(self._recent) > self.max_orders \
+            if self.max_orders is not None and sum(self._recent) >= self.max_orders \
                     and self.latch is None:
                 self._latch("order_rate", f"{sum(self._recent)} orders in the last "
-                                          f"{self._recent.maxlen} bar(s) > {self.max_orders}")
+                                          f"{self._recent.maxlen} bar(s): the budget of "
+                                          f"{self.max_orders} is spent")
         except Exception as exc:
             self.latch = ("guard", f"guard error: {type(exc).__name__}: {exc}")
             try:

@@ -549,6 +549,9 @@ class OandaFeed(Feed):
     count : int, default 500 - candles per request (OANDA allows at most 5000).
     """
 
+    #: a run resumes after the journal's last bar time (not by a count of bars)
+    resume_by = "time"
+
     def __init__(self, broker: OandaBroker, symbols: Sequence[str], *, granularity: str = "H1",
                  count: int = 500) -> None:
         caller = "OandaFeed"

@@ -261,6 +261,7 @@ class Runner:
         self._stale = config.guard.get("stale_bars") or 0
         self._stop_reason: str | None = None
         self._sigterm = False
+        self._foreign: dict[str, float] = {}     # units traded by orders not this run's
         self._unresolved: dict[str, str] = {}   # client id -> intent state (UNKNOWN/SUBMITTED)
         self._broker_failed = False              # a broker call failed in the last bar
         self.run_tag = config.name
@@ -353,13 +354,12 @@ class Runner:
                                 (f.client_id, _time.time()))
             self._count_fills(len(missing))
         for f in foreign:
-            j.alert("foreign_order", f"trade {f.trade_id} of client id {f.client_id!r} is not "
-                    "this run's: not counted as its own")
+            self._set_aside(f)
         self.cursor = cursor
         self._apply_flatten_fills()
         self._unresolved = self._journaled_unknown()
         jpos = self._journal_positions()
-        bpos = self.broker.positions()
+        bpos = self._own(self.broker.positions())
         for sym in set(jpos) | set(bpos):
             if not _close(jpos.get(sym, 0.0), bpos.get(sym, 0.0)):
                 text = (f"reconciliation failed: the journal holds {jpos.get(sym, 0.0)} "
@@ -383,6 +383,31 @@ class Runner:
         for ack in self.broker.open_orders():
             if ack.client_id not in ours:
                 j.alert("foreign_order", f"open order {ack.client_id!r} is not this run's")
+
+    def _set_aside(self, f: BrokerFill, when: Any = None) -> None:
+        """A trade of an order this run never made (T25): alerted, never counted as its own."""
+        signed = f.size if f.side == "buy" else -f.size
+        self._foreign[f.symbol] = self._foreign.get(f.symbol, 0.0) + signed
+        self.journal.alert("foreign_order", f"trade {f.trade_id} of client id {f.client_id!r} "
+                           "is not this run's: not counted as its own", when)
+
+    def _split_foreign(self, fills: list[BrokerFill], when: Any) -> list[BrokerFill]:
+        """The run's own fills; the others are set aside (:meth:`_set_aside`)."""
+        if not fills:
+            return fills
+        ours = {r[0] for r in self.journal.conn.execute("SELECT client_id FROM intents")}
+        own = [f for f in fills if f.client_id in ours]
+        for f in fills:
+            if f.client_id not in ours:
+                self._set_aside(f, when)
+        return own
+
+    def _own(self, positions: dict[str, float]) -> dict[str, float]:
+        """The broker's positions without the trades of foreign orders."""
+        out = dict(positions)
+        for sym, units in self._foreign.items():
+            out[sym] = out.get(sym, 0.0) - units
+        return out
 
     def _journal_positions(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -514,6 +539,7 @@ class Runner:
                 self._send(OrderRequest(it[1], it[4], it[5], it[6], it[7], bool(it[9]),
                                         bar.time), it[0], bar.time)
         new_fills, cursor = self._fills(bar.time)
+        new_fills = self._split_foreign(new_fills, bar.time)
         for f in new_fills:
             match = [it for it in intents if it[1] == f.client_id]
             if match and not _close(f.fee, match[0][10]):
@@ -544,6 +570,7 @@ class Runner:
         bpos = self._broker_call("positions", bar.time, self.broker.positions)
         if bpos is None:
             return
+        bpos = self._own(bpos)
         for sym in self.symbols:
             if self.metrics is not None:
                 self.metrics.observe_drift(sym, positions[sym] - bpos.get(sym, 0.0))

@@ -185,6 +185,12 @@ class Ledger:
             return [o for o in self.orders if o.status in OPEN
                     and (symbol is None or o.symbol == symbol)]
 
+    def all_orders(self, symbol: str, *, from_id: int = 0, limit: int = 500) -> list[Order]:
+        """Orders of ``symbol`` with id >= ``from_id``, oldest first (Binance allOrders)."""
+        with self.lock:
+            rows = [o for o in self.orders if o.symbol == symbol and o.order_id >= from_id]
+        return rows[:limit]
+
     def my_trades(self, symbol: str, *, from_id: int | None = None, start_ms: int | None = None,
                   end_ms: int | None = None, limit: int = 500) -> list[Trade]:
         with self.lock:
