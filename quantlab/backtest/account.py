@@ -254,13 +254,14 @@ class Account:
             own[...] = arr
 
     def book_fill(self, symbol: str, units: float, price: float, fee: float = 0.0, *,
-                  mark: Any = None) -> None:
+                  mark: Any = None, forget_target: bool = True) -> None:
         """Book a fill the step did not decide (the live runner's shutdown flatten).
 
         Cash pays ``units * price + fee``; the position moves by ``units`` (signed). A position
         that closes also forgets its target, pending decision and trade book, as a close
-        decided by the step would. ``mark`` (a close per symbol; default 0) revalues the
-        equity.
+        decided by the step would (``forget_target=False`` keeps the target: the live runner
+        voiding an order the venue refused, so the step does not decide it again until the
+        target changes). ``mark`` (a close per symbol; default 0) revalues the equity.
         """
         caller = "Account.book_fill"
         if symbol not in self.symbols:
@@ -275,9 +276,10 @@ class Account:
         acct[S.A_CASH] -= units * price + fee
         if abs(st[S.S_POS, j]) <= 1e-9:  # closed (float dust of the fills)
             st[S.S_POS, j] = 0.0
-            st[S.S_LAST_W, j] = 0.0
-            st[S.S_PEND_W, j] = np.nan
             st[[S.S_E_SIZE, S.S_E_GROSS, S.S_E_FEES], j] = 0.0
+            if forget_target:
+                st[S.S_LAST_W, j] = 0.0
+                st[S.S_PEND_W, j] = np.nan
         marks = np.zeros(len(self.symbols)) if mark is None else np.asarray(mark, np.float64)
         acct[S.A_EQUITY] = acct[S.A_CASH] + float(np.dot(st[S.S_POS], marks))
 

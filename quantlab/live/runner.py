@@ -264,6 +264,9 @@ class Runner:
         self._foreign: dict[str, float] = {}     # units traded by orders not this run's
         self._unresolved: dict[str, str] = {}   # client id -> intent state (UNKNOWN/SUBMITTED)
         self._broker_failed = False              # a broker call failed in the last bar
+        # order events of resolutions, journaled with the bar (a crash before its commit
+        # resolves them again on the restored account, so a void is applied exactly once)
+        self._bar_events: list[tuple[str, str, str, str]] = []
         self.run_tag = config.name
         self.strategy_tag = type(strat).__name__
 
@@ -555,6 +558,9 @@ class Runner:
                 cur.execute("INSERT INTO orders (client_id, event, state, time, detail) VALUES "
                             "(?, 'fill', 'FILLED', ?, ?)", (f.client_id, _time.time(),
                                                             f.trade_id))
+            for cid, event, state, detail in self._bar_events:
+                cur.execute("INSERT INTO orders (client_id, event, state, time, detail) VALUES "
+                            "(?, ?, ?, ?, ?)", (cid, event, state, _time.time(), detail))
             self.crash("in_bar_txn")
             cur.execute("INSERT INTO positions VALUES (?, ?, ?)",
                         (seq, str(bar.time), dumps(positions)))
@@ -562,6 +568,7 @@ class Runner:
                         (seq, str(bar.time), dumps(target.tolist()), self.guard.state,
                          acc.equity, acc.cash, latency, state_blob))
         self.crash("after_bar")
+        self._bar_events.clear()
         self.cursor = cursor
         self.completed = seq
         self.intent_seq += len(intents)
@@ -775,6 +782,7 @@ class Runner:
             _log("alert", kind="order_unknown", message=text)
         elif ack.state == "REJECTED":
             self.journal.alert("reject", f"order {cid} rejected: {ack.detail}", when)
+            self._void(cid, ack.filled)
 
     def _fills(self, when: Any) -> tuple[list[BrokerFill], int]:
         try:
@@ -842,14 +850,41 @@ class Runner:
                 continue
             del self._unresolved[cid]
             if ack is None:
-                self._order_event(cid, "resolved", "REJECTED", "queried by client id: the "
-                                  "venue never received it (not resent)")
+                self._bar_events.append((cid, "resolved", "REJECTED", "queried by client id: "
+                                         "the venue never received it (not resent)"))
                 self.journal.alert("order_unknown", f"client order id {cid}: the venue never "
                                    "received it; not resent", when)
+                self._void(cid, 0.0)
             else:
-                self._order_event(cid, "resolved", ack.state, f"queried by client id: "
-                                  f"{ack.state} {ack.filled}")
+                self._bar_events.append((cid, "resolved", ack.state, f"queried by client id: "
+                                         f"{ack.state} {ack.filled}"))
                 self._observe_order(ack.state)
+                if ack.state in ("REJECTED", "CANCELLED", "EXPIRED"):
+                    self._void(cid, ack.filled)
+
+    def _void(self, cid: str, filled: float) -> None:
+        """Take back from the account the part of an intent the venue never filled.
+
+        The decision step booked the intent's fill when it decided it; a refused order (or
+        one the venue never received, or cancelled unfilled) is reversed at the modelled price
+        and fee, keeping the step's target so the same order is not decided again on the next
+        bar (no retry loop). Account and venue then agree, and the run goes on; the void is in
+        the bar's state, journaled with the bar.
+        """
+        row = self.journal.conn.execute("SELECT symbol, side, size, price FROM intents WHERE "
+                                        "client_id = ?", (cid,)).fetchone()
+        if row is None:
+            return
+        sym, side, size, price = row
+        left = max(float(size) - float(filled or 0.0), 0.0)
+        if left <= 0.0 or sym not in self.symbols:
+            return
+        co = self.config.backtest.costs
+        fee = left * float(price) * co.fee_bps / 1e4 + (co.fee_fixed if filled == 0 else 0.0)
+        signed = left if side == "buy" else -left
+        closes = self._rows["close"][-1] if self._rows["close"] else np.zeros(self.n)
+        self.account.book_fill(sym, -signed, float(price), -fee, mark=closes,
+                               forget_target=False)
 
     def _preflight(self, when: Any) -> bool:
         """Resolve UNKNOWN orders; True (reduce-only) while any is open or the broker failed."""

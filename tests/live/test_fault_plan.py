@@ -48,8 +48,11 @@ T25   here: test_hand_placed_order_during_the_run_is_flagged_never_counted;
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import socket
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -152,6 +155,12 @@ class HookFeed(ReplayFeed):
             yield bar
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def posts_of(fake, cid: str) -> int:
     return sum(1 for r in fake.requests_to("/api/v3/order", "POST")
                if r.params.get("newClientOrderId") == cid)
@@ -249,11 +258,16 @@ def test_venue_rejection_is_one_request_an_alert_and_no_loop(fresh, config_path,
     rejects = alerts(journal, "reject")
     assert rejects and first in rejects[0] and "insufficient balance" in rejects[0]
     assert fresh.ledger.orders == [] and fresh.ledger.trades == []
-    # no loop: after the refusal no new entry is sent (the account and the venue disagree:
-    # the drift latches a halt, only exits may go out, and the venue holds nothing to exit)
-    assert alerts(journal, "reconciliation") and res.state == "HALTED"
+    # the refused order is voided in the account (its model fill taken back), so account and
+    # venue agree: no drift, no halt; no loop: the same order is never decided again, and
+    # every later entry (each refused as well: the venue still cannot fund it) went out once
+    assert alerts(journal, "reconciliation") == [] and res.state == "ACTIVE"
+    assert res.positions.get(SYMBOL, 0.0) == 0.0 == ledger_position(fresh)
+    last = _rows(journal, "SELECT data FROM positions ORDER BY bar_seq DESC LIMIT 1")
+    n_buys = _rows(journal, "SELECT COUNT(*) FROM intents WHERE side = 'buy'")[0][0]
+    assert json.loads(last[0][0])[SYMBOL] == 0.0  # the account's own position after the run
     buys = [c for c in sent if any(i[0] == c and i[2] == "buy" for i in clean)]
-    assert buys == [first]
+    assert buys and buys[0] == first and len(rejects) == len(sent) == n_buys
     own_consistency(fresh, journal)
 
 
@@ -307,7 +321,7 @@ def test_partition_and_maintenance_send_nothing_and_resolve_before_trading(
                 marks["healed"] = len(fresh.requests)
 
     journal = tmp_path / "j.sqlite"
-    trade(fresh, config, journal, feed=HookFeed(frame, hook, symbols=config.symbols))
+    res = trade(fresh, config, journal, feed=HookFeed(frame, hook, symbols=config.symbols))
     during = fresh.requests[marks["cut"]:marks["healed"]]
     assert during and not [r for r in during if (r.method, r.path) == POST]   # nothing sent
     cut_times = {str(t) for t in frame.index[start - 1:start - 1 + span]}
@@ -324,6 +338,11 @@ def test_partition_and_maintenance_send_nothing_and_resolve_before_trading(
         if any((r.method, r.path) == POST for r in after) else len(after)
     assert queries and queries[0] < first_post                       # resolved before trading
     assert ("resolved", "REJECTED") in events(journal, cid)
+    # the never-received intent was voided in the account: it agrees with the venue, the run
+    # trades on after the outage without a reconciliation halt
+    assert alerts(journal, "reconciliation") == [] and res.state == "ACTIVE"
+    assert res.positions.get(SYMBOL, 0.0) == pytest.approx(ledger_position(fresh), abs=1e-9)
+    assert [r for r in after if (r.method, r.path) == POST]          # trading resumed
     own_consistency(fresh, journal)
 
 
@@ -505,10 +524,12 @@ def test_paper_and_live_journals_and_clients_are_isolated(fresh, config_path, tm
 
 # ---------------------------------------------------------------- T24
 @pytest.mark.timeout(120)
-def test_canary_secrets_never_appear_anywhere(fresh, config_path, tmp_path, caplog):
+def test_canary_secrets_never_appear_anywhere(fresh, config_path, tmp_path, caplog,
+                                              monkeypatch):
     from quantlab.live import LiveError
     from quantlab.live.shadow import shadow_report
 
+    monkeypatch.delenv("QUANTLAB_API_TOKEN", raising=False)  # the API open on loopback
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="ccxt")
     caplog.set_level(logging.DEBUG, logger="quantlab")
@@ -517,7 +538,24 @@ def test_canary_secrets_never_appear_anywhere(fresh, config_path, tmp_path, capl
     broker = broker_for(fresh)
     texts = [repr(broker), str(broker), repr(config), str(config)]
     fresh.inject("drop", path="/api/v3/order", method="POST", commit=True, skip=1)
-    trade(fresh, config, journal, broker=broker, max_bars=80)
+    mport, aport = _free_port(), _free_port()
+    served: list[str] = []
+
+    def scrape(i: int, bar: Bar) -> None:  # the metrics and every API route, mid-run
+        if i != 60:
+            return
+        urls = [f"http://127.0.0.1:{mport}/metrics"] + [
+            f"http://127.0.0.1:{aport}/api/{route}"
+            for route in ("status", "positions", "orders", "pnl", "alerts")]
+        for url in urls:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                served.append(str(dict(response.headers)) + response.read().decode())
+
+    trade(fresh, config, journal, broker=broker, max_bars=80,
+          feed=HookFeed(replay_frame(config), scrape, symbols=config.symbols),
+          metrics_port=mport, api_port=aport)
+    assert len(served) == 6 and "quantlab_live_equity" in served[0]
+    texts += served
     texts.append(shadow_report(journal).read_text())
     bad = make_broker(fresh.url, api_key=Secret(KEY), secret=Secret(SECRET + "-wrong"),
                       sleep=lambda s: None)
