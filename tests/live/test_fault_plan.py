@@ -12,7 +12,7 @@ Where each fault of the plan is proven (across files):
 ====  =====================================================================================
 T1-4  test_crash_exchange.py::test_kill_at_each_named_point_then_restart (before send, after
       send, after fill before commit, inside a journal transaction; kill -9, restart,
-      INV-1..3), ::test_crash_loop_10_kills / _50_kills (seeded kills, a reconciliation
+      INV-1..3), ::test_crash_loop_50_kills (+ _other_seed, slow; a reconciliation
       check after every restart); test_crash.py (paper)
 T5-6  here: test_lost_answer_after_commit_is_unknown_then_resolved_never_resent (reset, 5xx,
       status unknown, timeout, during a run); broker level:
