@@ -127,8 +127,8 @@ def _dask_run(client: Any, func: Callable[..., Any], tasks: list[Any],
     """Scatter ``shared`` once, map ``func`` over ``tasks``, gather in order.
 
     The tasks are pure functions of their inputs, so a run whose scattered data the cluster
-    lost (a worker gone, or the scheduler forgetting a replica: distributed reports "lost
-    dependencies") is scattered and run again, up to ``attempts`` times in all.
+    lost (a worker holding it gone: distributed reports "lost dependencies") is scattered and
+    run again, up to ``attempts`` times in all.
     """
     from distributed.client import FutureCancelledError
 
@@ -143,9 +143,13 @@ def _dask_run(client: Any, func: Callable[..., Any], tasks: list[Any],
 
 def _dask_run_once(client: Any, func: Callable[..., Any], tasks: list[Any],
                    shared: dict[str, Any]) -> list[Any]:
-    # hash=False: a fresh key per call. With content keys, scattering the same data again
-    # while the previous call's futures are being released loses it ("lost dependencies").
-    scattered = {k: client.scatter(v, hash=False) for k, v in shared.items()}
+    # Each value is scattered alone, wrapped in a list: ``scatter(dict)`` would use the dict's
+    # own keys as the cluster's keys (a shared ``grid={"fast": ..., "slow": ...}`` became the
+    # keys "fast" and "slow"), so consecutive calls re-scattered the same names while the
+    # previous call's release of them was in flight, and the scheduler forgot the new data:
+    # tasks cancelled ("lost dependencies") or waiting forever. hash=False: a fresh key per
+    # call (content keys collide the same way).
+    scattered = {k: client.scatter([v], hash=False)[0] for k, v in shared.items()}
     futures = client.map(func, tasks, pure=False, **scattered)
     try:
         return list(client.gather(futures))
