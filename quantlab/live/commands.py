@@ -179,12 +179,24 @@ def _json_logging() -> None:
     log.setLevel(logging.INFO)
 
 
+def _redact_logs(cfg: Any) -> None:
+    """Redact, by value, every secret the run reads (the config's ``*_env`` variables and the
+    API token) from every log line: this process's handlers and Python's last-resort one."""
+    from quantlab.live.secrets import env_names, install_redaction
+
+    names = [*env_names(cfg.broker_options), *env_names(cfg.monitoring), "QUANTLAB_API_TOKEN"]
+    flt = install_redaction(names, loggers=[logging.getLogger("quantlab.live")])
+    if logging.lastResort is not None and flt not in logging.lastResort.filters:
+        logging.lastResort.addFilter(flt)
+
+
 def _run(args: argparse.Namespace) -> int:
     from quantlab.live.promote import load_config
     from quantlab.live.runner import run
 
     _json_logging()
     cfg = load_config(args.config)
+    _redact_logs(cfg)
     feed = _feed(args, cfg)
     res = run(cfg, feed=feed,
               journal=args.journal, max_bars=args.max_bars, fsync=not args.no_fsync,

@@ -16,7 +16,8 @@ from typing import Any
 
 from quantlab.errors import InvalidParameterError
 
-__all__ = ["Secret", "secret_from_env", "RedactingFilter", "redact", "REDACTED"]
+__all__ = ["Secret", "secret_from_env", "RedactingFilter", "redact", "REDACTED", "env_names",
+           "install_redaction"]
 
 REDACTED = "***"
 
@@ -139,3 +140,41 @@ class RedactingFilter(logging.Filter):
                                      self.secrets)
             record.exc_info = None
         return True
+
+
+def env_names(settings: Any) -> list[str]:
+    """The environment variable names a config section refers to (every ``*_env`` value).
+
+    Examples
+    --------
+    >>> env_names({"kind": "ccxt", "api_key_env": "K", "alerts": {"sinks": [{"token_env": "T"}]}})
+    ['K', 'T']
+    """
+    out: list[str] = []
+    if isinstance(settings, dict):
+        for key, value in settings.items():
+            if str(key).endswith("_env") and isinstance(value, str):
+                out.append(value)
+            else:
+                out.extend(env_names(value))
+    elif isinstance(settings, list | tuple):
+        for item in settings:
+            out.extend(env_names(item))
+    return out
+
+
+def install_redaction(names: Iterable[str], *, loggers: Iterable[logging.Logger] = (),
+                      environ: dict[str, str] | None = None) -> RedactingFilter:
+    """Redact the values of environment variables ``names`` in every log line.
+
+    The filter goes on every handler of the root logger and of ``loggers`` (a filter on a
+    handler sees the records of all loggers that reach it, ccxt's and urllib3's included).
+    Unset variables are skipped. Returns the filter (``add`` more secrets to it).
+    """
+    env = os.environ if environ is None else environ
+    flt = RedactingFilter([env[n] for n in names if env.get(n)])
+    for logger in (logging.getLogger(), *loggers):
+        for handler in logger.handlers:
+            if flt not in handler.filters:
+                handler.addFilter(flt)
+    return flt

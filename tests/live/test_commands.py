@@ -43,3 +43,43 @@ def test_errors_exit_2_with_one_line(tmp_path, capsys):
     assert main(["live", "status", str(tmp_path / "missing.sqlite")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: journal") and err.count("\n") == 1
+
+
+def test_cli_logging_redacts_the_configs_secrets_by_value(monkeypatch):
+    """``quantlab live run`` installs a RedactingFilter with the values of every ``*_env``
+    variable of the broker and monitoring sections (and the API token) on its handlers: a
+    secret logged by any library (here the ccxt logger, through the root handler) is ``***``."""
+    import io
+    import logging
+    from types import SimpleNamespace
+
+    from quantlab.live.commands import _redact_logs
+
+    monkeypatch.setenv("CANARY_KEY_ENV_X", "canary-key-8f1e")
+    monkeypatch.setenv("CANARY_TG_ENV_X", "canary-telegram-77aa")
+    monkeypatch.setenv("QUANTLAB_API_TOKEN", "canary-api-token-31")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        cfg = SimpleNamespace(broker_options={"kind": "ccxt", "api_key_env": "CANARY_KEY_ENV_X"},
+                              monitoring={"alerts": {"sinks": [{"type": "telegram",
+                                                                "token_env": "CANARY_TG_ENV_X"}]}})
+        _redact_logs(cfg)
+        log = logging.getLogger("ccxt.base.exchange")
+        log.setLevel(logging.DEBUG)
+        log.debug("request headers %s", {"X-MBX-APIKEY": "canary-key-8f1e"})
+        logging.getLogger("urllib3").warning("POST /botcanary-telegram-77aa/sendMessage")
+        logging.getLogger("uvicorn").warning("Bearer canary-api-token-31")
+    finally:
+        root.removeHandler(handler)
+        for flt in list(handler.filters):
+            handler.removeFilter(flt)
+        if logging.lastResort is not None:
+            for flt in list(logging.lastResort.filters):
+                logging.lastResort.removeFilter(flt)
+    text = stream.getvalue()
+    assert text.count("***") == 3 and "X-MBX-APIKEY" in text and "sendMessage" in text
+    for canary in ("canary-key-8f1e", "canary-telegram-77aa", "canary-api-token-31"):
+        assert canary not in text
