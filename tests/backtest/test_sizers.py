@@ -361,3 +361,14 @@ def test_vol_target_sizes_entries_to_the_formula(aapl_runs):
         assert got == pytest.approx(want, rel=1e-9)
         checked += 1
     assert checked >= 5
+
+
+@pytest.mark.parametrize("sizer, name", [(VarBudget(0.02), "var"), (VolTarget(0.2, 20), "vol")])
+@pytest.mark.parametrize("bad", [np.nan, 0.0, -0.01, np.inf])
+def test_undefined_risk_inputs_size_zero_and_tiny_ones_hit_the_cap(sizer, name, bad):
+    """RELIABILITY T19: a NaN, zero, negative or infinite risk forecast opens nothing (size 0,
+    never a fallback); a vanishing one is clipped to the cap of ``combine``."""
+    assert size_exposure(sizer, 1.0, **{name: bad}) == 0.0
+    assert size_exposure(combine(sizer, max_position=0.5), 1.0, **{name: bad}) == 0.0
+    assert size_exposure(combine(sizer, max_position=0.5), 1.0, **{name: 1e-300}) == 0.5
+    assert size_exposure(combine(sizer, max_position=0.5), -1.0, **{name: 1e-300}) == -0.5

@@ -34,7 +34,12 @@ T16   test_ccxt_broker.py::test_clock_skew_resyncs_once_and_places_one_order
 T17   here: test_corrupt_foreign_or_disagreeing_journal_refuses_to_start;
       test_crash_exchange.py (copy without its WAL); test_journal.py
 T18   here: test_bad_bars_send_no_order_and_alert; test_runner.py (paper)
-T19   here: test_sizing_inputs_zero_variance_nan_and_huge_are_clipped
+T19   here: test_sizing_inputs_zero_variance_nan_and_huge_are_clipped (the runner's gate
+      drops a NaN bar before any sizer sees it); sizer level: tests/backtest/test_sizers.py::
+      test_undefined_risk_inputs_size_zero_and_tiny_ones_hit_the_cap (NaN/0/negative/inf VaR
+      or volatility opens nothing), ::test_kelly_edge_sizes_zero_with_a_warning and
+      ::test_kelly_trades_sizes_zero_with_a_warning (NaN, zero variance, negative edge, too
+      few observations: size 0, never an exception)
 T20-  here: test_kill_switch_persists_across_restart_and_only_exits_reach_the_venue,
 T21   test_drawdown_breaker_persists_across_restart_and_only_exits_reach_the_venue
 T22   (not in the plan)
