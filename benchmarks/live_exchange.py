@@ -34,9 +34,8 @@ Design decisions a reader of the numbers should know:
 - **TCP_NODELAY on the fake.** The fake's handler (``http.server``) writes the headers and
   the body of a response in two ``send`` calls; with Nagle's algorithm on, the second waits
   for the client's delayed ACK (~40 ms on Linux), so every request to the stock fake costs
-  ~44 ms whatever quantlab does. The main rows therefore serve with ``TCP_NODELAY`` (the
-  handler's ``disable_nagle_algorithm``, set on this process's server only); one row shows the
-  stock fake for comparison.
+  ~44 ms whatever quantlab does. The fake's handler sets ``disable_nagle_algorithm``
+  (``TCP_NODELAY``); one row turns it off in this process, for comparison.
 - **ccxt's rate limiter off in the main rows.** ``CcxtBroker`` builds its client with
   ``enableRateLimit=True``: ccxt (sync) then sleeps ``rateLimit x cost`` (Binance: 50 ms x the
   endpoint's weight / 5) since the previous request before each request. That wait is the
@@ -102,13 +101,13 @@ def fake_exchange(*, nodelay: bool) -> Iterator[FakeBinance]:
     server = FakeBinance(symbols=(SYMBOL,), api_key=FAKE_KEY, secret=FAKE_SECRET,
                          time_source="wall", balances={"USDT": "1000000000"})
     with server:
-        if nodelay:
+        if not nodelay:  # the fake serves with TCP_NODELAY; this row measures without it
             http = server._server
             if http is None:
                 raise RuntimeError("the fake exchange did not start")
             handler: type = http.RequestHandlerClass  # type: ignore[assignment]
-            http.RequestHandlerClass = type("NoDelayHandler", (handler,),
-                                            {"disable_nagle_algorithm": True})
+            http.RequestHandlerClass = type("NagleHandler", (handler,),
+                                            {"disable_nagle_algorithm": False})
         server.prices[SYMBOL] = PRICE
         yield server
 
@@ -278,7 +277,7 @@ def part_round_trip(tmp: Path, *, n: int, warmup: int, slow_n: int) -> pd.DataFr
         t = round_trips(server, broker, journal, tag="Nagle", n=slow_n, warmup=5)
         journal.close()
         broker.close()
-        rows += stage_rows("fsync on, stock fake (Nagle on)", t, full=False)
+        rows += stage_rows("fsync on, fake with Nagle on", t, full=False)
     return pd.DataFrame(rows)
 
 

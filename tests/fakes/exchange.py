@@ -62,13 +62,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 import pandas as pd
 
+from tests.fakes._loopback import LoopbackFake, LoopbackServer
 from tests.fakes.ledger import (
     OPEN,
     FuturesLedger,
@@ -170,7 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
     #: headers and body go out in two sends; with Nagle's algorithm the body waits for the
     #: client's delayed ACK (~40 ms per request on Linux)
     disable_nagle_algorithm = True
-    server: _Server
+    server: LoopbackServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
@@ -203,20 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_DELETE = do_PUT = _serve
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeBinance
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # a client that timed out or hung up is expected in fault tests: stay quiet
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class FakeBinance:
+class FakeBinance(LoopbackFake):
     """A Binance-like spot REST server on ``127.0.0.1`` with deterministic bars and faults.
 
     Parameters
@@ -243,6 +231,9 @@ class FakeBinance:
     time_source : "bars" or "wall"
         What ``/api/v3/time`` serves: the bar clock (default) or the wall clock with skew.
     """
+
+    handler = _Handler
+    name = "FakeBinance"
 
     def __init__(
         self,
@@ -272,8 +263,6 @@ class FakeBinance:
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
         self._blocks: dict[tuple[str, str, int], tuple[np.ndarray, ...]] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self.route("GET", "/api/v3/ping", lambda request: Response(200, {}))
         self.route("GET", "/api/v3/time", self._time)
         self.route("GET", "/api/v3/exchangeInfo", self._exchange_info)
@@ -313,37 +302,6 @@ class FakeBinance:
         self.route("GET", "/fapi/v3/account", self._futures_account)
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> FakeBinance:
-        """Bind ``127.0.0.1`` on a free port and serve from a daemon thread."""
-        if self._server is None:
-            self._server = _Server(("127.0.0.1", 0), _Handler)
-            self._server.fake = self
-            self._thread = threading.Thread(target=self._server.serve_forever,
-                                            kwargs={"poll_interval": 0.05}, daemon=True)
-            self._thread.start()
-        return self
-
-    def close(self) -> None:
-        """Stop serving and release the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-            self._server = None
-
-    def __enter__(self) -> FakeBinance:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:54321``."""
-        if self._server is None:
-            raise RuntimeError("FakeBinance is not started; call start() or use it in a with block")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def client(self, **config: Any) -> Any:
         """Return a real ``ccxt.binance`` client whose every API base URL points here."""

@@ -46,12 +46,14 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import numpy as np
 import pandas as pd
+
+from tests.fakes._loopback import LoopbackFake, LoopbackServer
 
 __all__ = ["FakeOanda", "OandaFault", "OandaRequest", "INSTRUMENTS", "GRANULARITY_SECONDS"]
 
@@ -128,7 +130,7 @@ class OandaFault:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # else ~40 ms per request (delayed ACK of the body)
-    server: _Server
+    server: LoopbackServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
@@ -164,19 +166,10 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeOanda
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that timed out or hung up is what fault tests do
-
-
 _Reply = tuple[int, Any, dict[str, str]]
 
 
-class FakeOanda:
+class FakeOanda(LoopbackFake):
     """An OANDA v20-like REST server on ``127.0.0.1`` (see the module docstring).
 
     Parameters
@@ -190,6 +183,9 @@ class FakeOanda:
     commission_per_unit : float, default 0 - commission per unit filled (home currency).
     page_size : int, default 1000 - most transactions one ``sinceid`` reply holds.
     """
+
+    handler = _Handler
+    name = "FakeOanda"
 
     def __init__(self, *, account_id: str = "101-001-1234567-001", token: str = "fake-token",
                  balance: float = 100_000.0, currency: str = "USD", seed: int = 0,
@@ -213,8 +209,6 @@ class FakeOanda:
         self.faults: list[OandaFault] = []
         self.lock = threading.RLock()
         self._blocks: dict[tuple[str, str, int], np.ndarray] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self._record({"type": "CREATE", "divisionID": 1, "siteID": 101, "homeCurrency": currency,
                       "accountNumber": 1, "reason": "CREATE"})
         a = r"/v3/accounts/(?P<account>[^/]+)"
@@ -233,37 +227,6 @@ class FakeOanda:
         ]
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> FakeOanda:
-        """Bind ``127.0.0.1`` on a free port and serve from a daemon thread."""
-        if self._server is None:
-            self._server = _Server(("127.0.0.1", 0), _Handler)
-            self._server.fake = self
-            self._thread = threading.Thread(target=self._server.serve_forever,
-                                            kwargs={"poll_interval": 0.05}, daemon=True)
-            self._thread.start()
-        return self
-
-    def close(self) -> None:
-        """Stop serving and release the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-            self._server = None
-
-    def __enter__(self) -> FakeOanda:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:54321``."""
-        if self._server is None:
-            raise RuntimeError("FakeOanda is not started; call start() or use a with block")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def session(self) -> Any:
         """A ``requests.Session`` that never routes 127.0.0.1 through an env proxy."""
