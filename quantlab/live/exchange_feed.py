@@ -78,7 +78,7 @@ from quantlab._validate import (
 )
 from quantlab.data.store import check_timeframe
 from quantlab.errors import DataError, ExchangeError, InvalidParameterError
-from quantlab.live.feeds import Bar, Feed
+from quantlab.live.feeds import Bar, Feed, check_symbols
 
 __all__ = ["CcxtPollingFeed", "FeedAlert"]
 
@@ -208,7 +208,7 @@ class CcxtPollingFeed(Feed):
                  resync_seconds: float = 300.0, clock: Callable[[], float] | None = None,
                  sleep: Callable[[float], None] | None = None,
                  on_alert: Callable[[str, str], None] | None = None) -> None:
-        self.symbols = _check_symbols(symbols)
+        self.symbols = check_symbols(symbols, caller=_CALLER)
         self._tf_text = _check_fixed_timeframe(timeframe)
         self.client = client if client is not None else _build_client(exchange, urls, config)
         _check_client(self.client, exchange,
@@ -586,18 +586,6 @@ def _retry_after(client: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def _check_symbols(symbols: Any) -> list[str]:
-    given = [symbols] if isinstance(symbols, str) else symbols
-    if not isinstance(given, Sequence) or not given or not all(
-            isinstance(s, str) and s.strip() for s in given):
-        raise InvalidParameterError(message("symbols", _CALLER, "a symbol such as 'BTC/USDT' "
-                                            "or a non-empty list of them", symbols))
-    out = list(given)
-    if len(set(out)) != len(out):
-        raise InvalidParameterError(message("symbols", _CALLER, "unique symbols", out))
-    return out
 
 
 def _check_fixed_timeframe(timeframe: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import time as _time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -135,3 +135,16 @@ class ReplayFeed(Feed):
     def now(self) -> pd.Timestamp:
         """Simulated clock: the close time of the last bar replayed."""
         return self._now if self._now is not None else self._index[0]
+
+
+def check_symbols(symbols: Any, *, caller: str) -> list[str]:
+    """A feed's symbols: one name or a non-empty list of distinct non-empty names."""
+    given = [symbols] if isinstance(symbols, str) else symbols
+    if not isinstance(given, Sequence) or not given or not all(
+            isinstance(s, str) and s.strip() for s in given):
+        raise InvalidParameterError(message("symbols", caller, "a symbol such as 'BTC/USDT' "
+                                            "or a non-empty list of them", symbols))
+    out = list(given)
+    if len(set(out)) != len(out):
+        raise InvalidParameterError(message("symbols", caller, "unique symbols", out))
+    return out

@@ -349,12 +349,7 @@ class Runner:
         missing = [f for f in fills if f.trade_id not in known and f.client_id in ours]
         if missing:
             with j.transaction("reconcile") as cur:
-                for f in missing:
-                    cur.execute("INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                tuple(f))
-                    cur.execute("INSERT INTO orders (client_id, event, state, time, detail) "
-                                "VALUES (?, 'fill', 'FILLED', ?, 'found at reconciliation')",
-                                (f.client_id, _time.time()))
+                _insert_fills(cur, missing, detail="found at reconciliation")
             self._count_fills(len(missing))
         for f in foreign:
             self._set_aside(f)
@@ -558,12 +553,7 @@ class Runner:
         with j.transaction("bar") as cur:
             cur.execute("INSERT OR IGNORE INTO bars VALUES (?, ?, ?, ?)",
                         (seq, str(bar.time), status, dumps(data)))
-            for f in new_fills:
-                cur.execute("INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            tuple(f))
-                cur.execute("INSERT INTO orders (client_id, event, state, time, detail) VALUES "
-                            "(?, 'fill', 'FILLED', ?, ?)", (f.client_id, _time.time(),
-                                                            f.trade_id))
+            _insert_fills(cur, new_fills)
             for cid, event, state, detail in self._bar_events:
                 cur.execute("INSERT INTO orders (client_id, event, state, time, detail) VALUES "
                             "(?, ?, ?, ?, ?)", (cid, event, state, _time.time(), detail))
@@ -734,12 +724,7 @@ class Runner:
         if not fills:
             return
         with self.journal.transaction("fills") as cur:
-            for f in fills:
-                cur.execute("INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            tuple(f))
-                cur.execute("INSERT INTO orders (client_id, event, state, time, detail) VALUES "
-                            "(?, 'fill', 'FILLED', ?, ?)", (f.client_id, _time.time(),
-                                                            f.trade_id))
+            _insert_fills(cur, fills)
 
     def _apply_flatten_fills(self) -> None:
         """Give the restored account the fills of a shutdown flatten after its last bar."""
@@ -947,6 +932,16 @@ class Runner:
         finally:
             self.journal.close()
             self.broker.close()
+
+
+def _insert_fills(cur: Any, fills: list[BrokerFill], *, detail: str | None = None) -> None:
+    """Journal venue fills (once each: the trade id is unique) and their order events (the
+    event's detail: ``detail``, default the trade id)."""
+    for f in fills:
+        cur.execute("INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?, ?, ?, ?, ?)", tuple(f))
+        cur.execute("INSERT INTO orders (client_id, event, state, time, detail) VALUES "
+                    "(?, 'fill', 'FILLED', ?, ?)", (f.client_id, _time.time(),
+                                                    f.trade_id if detail is None else detail))
 
 
 def _close(a: float, b: float) -> bool:

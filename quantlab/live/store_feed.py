@@ -29,8 +29,8 @@ import pandas as pd
 
 from quantlab._validate import OHLCV, did_you_mean, message
 from quantlab.data.store import Store, check_timeframe
-from quantlab.errors import DataError, DataQualityWarning, InvalidParameterError
-from quantlab.live.feeds import ReplayFeed
+from quantlab.errors import DataError, DataQualityWarning
+from quantlab.live.feeds import ReplayFeed, check_symbols
 from quantlab.live.promote import timeframe_delta
 
 __all__ = ["StoreFeed"]
@@ -83,7 +83,7 @@ class StoreFeed(ReplayFeed):
                  speed: Any = "max") -> None:
         store = Store(store_dir)
         store.check_exists(caller=_CALLER)
-        names = _check_symbols(symbols)
+        names = check_symbols(symbols, caller=_CALLER)
         check_timeframe(timeframe, caller=_CALLER)
         _check_stored(store, names, timeframe)
         frames = {s: store.read(s, timeframe, start=start, end=end) for s in names}
@@ -95,17 +95,6 @@ class StoreFeed(ReplayFeed):
     def __repr__(self) -> str:
         return (f"StoreFeed({str(self.store.root)!r}, {self.symbols!r}, "
                 f"{self.timeframe_name!r}, bars={len(self)})")
-
-
-def _check_symbols(symbols: Any) -> list[str]:
-    given = [symbols] if isinstance(symbols, str) else symbols
-    if not isinstance(given, Sequence) or not given or not all(
-            isinstance(s, str) and s.strip() for s in given):
-        raise InvalidParameterError(message("symbols", _CALLER, "a symbol such as 'BTC/USDT' "
-                                            "or a non-empty list of them", symbols))
-    if len(set(given)) != len(given):
-        raise InvalidParameterError(message("symbols", _CALLER, "unique symbols", list(given)))
-    return list(given)
 
 
 def _check_stored(store: Store, symbols: list[str], timeframe: str) -> None:
