@@ -693,6 +693,7 @@ class Runner:
         pos = self._broker_call("positions", when, self.broker.positions)
         if pos is None:
             return
+        pos = self._own(pos)  # never flatten what orders of others hold
         intents: list[tuple[Any, ...]] = []
         for j, sym in enumerate(self.symbols):
             q = float(pos.get(sym, 0.0))
@@ -870,11 +871,11 @@ class Runner:
         bar (no retry loop). Account and venue then agree, and the run goes on; the void is in
         the bar's state, journaled with the bar.
         """
-        row = self.journal.conn.execute("SELECT symbol, side, size, price FROM intents WHERE "
-                                        "client_id = ?", (cid,)).fetchone()
-        if row is None:
+        row = self.journal.conn.execute("SELECT symbol, side, size, price, reason FROM intents "
+                                        "WHERE client_id = ?", (cid,)).fetchone()
+        if row is None or row[4] == FLATTEN_REASON:  # a flatten is booked when it fills only
             return
-        sym, side, size, price = row
+        sym, side, size, price, _ = row
         left = max(float(size) - float(filled or 0.0), 0.0)
         if left <= 0.0 or sym not in self.symbols:
             return

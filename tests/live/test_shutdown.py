@@ -121,3 +121,37 @@ def test_sigterm_halt_latches_and_persists(tmp_path, aapl):
     res = run(config, feed=ReplayFeed(aapl), journal=journal, fsync=False)
     assert res.state == HALTED and (res.orders["side"] == "buy").sum() == 0
     assert backtest(aapl, STRAT, cfg.backtest).orders["side"].eq("buy").any()
+
+
+class _RefusesFlatten(PaperBroker):
+    """A paper venue that rejects the shutdown flatten's orders (e.g. below its minimum)."""
+
+    def submit(self, order):
+        if "flatten" in order.client_id:
+            from quantlab.live.brokers import OrderAck
+
+            self.conn.execute("INSERT INTO requests (kind, client_id, time) VALUES "
+                              "('submit', ?, 0)", (order.client_id,))
+            return OrderAck(order.client_id, "", "REJECTED", 0.0, "below the minimum notional")
+        return super().submit(order)
+
+
+def test_a_refused_flatten_leaves_the_account_as_the_venue(tmp_path, aapl):
+    """A flatten the venue refuses is not voided from the account (the step never booked
+    it): the account keeps the position the venue keeps."""
+    config = _config(tmp_path, aapl, flatten=True)
+    journal = tmp_path / "j.sqlite"
+    broker = _RefusesFlatten(fee_bps=5, path=str(journal) + ".paper.sqlite")
+    runner = Runner(load_config(config), feed=ReplayFeed(aapl), broker=broker, journal=journal,
+                    fsync=False)
+    try:
+        runner.start()
+        runner.loop(max_bars=_long_bars(config, aapl))
+        held = broker.positions()["AAPL"]
+        runner.shutdown()
+        assert held > 0 and broker.positions()["AAPL"] == held          # still held
+        assert runner.account.positions["AAPL"] == pytest.approx(held)  # no phantom void
+        alerts = [r["kind"] for r in runner.journal.rows("alerts")]
+        assert "reject" in alerts and "flatten" in alerts
+    finally:
+        runner.close()
