@@ -22,7 +22,9 @@ ids, and an intent the broker already holds is never sent again.
 Broker errors fail closed (RELIABILITY.md behaviour 3, INV-4, INV-5). A submit that raises
 or answers UNKNOWN leaves the order UNKNOWN (an ``orders`` event and one ``order_unknown``
 alert naming the error class, the intent and the client order id); before the next decision
-every UNKNOWN order is queried by client id (``RESOLVE_ATTEMPTS`` per bar) and never resent.
+every UNKNOWN order is queried by client id (``RESOLVE_ATTEMPTS`` per bar) and never resent;
+it counts as never received (and is voided from the account) only after the venue answered
+"no such order" on ``NOT_FOUND_BARS`` bars.
 While one stays unresolved, or after a broker call failed, the bar's target goes through the
 guard's reduce-only path (nothing is latched; a ``fail_closed`` alert says why). An
 authentication-type error (:func:`is_fatal`) stops the run: a ``fatal`` alert, the stop
@@ -104,6 +106,10 @@ _FIELDS = ("open", "high", "low", "close", "volume")
 #: ``broker.get_order`` queries per UNKNOWN order and bar before the bar is decided anyway
 #: (reduce-only while any stays unresolved)
 RESOLVE_ATTEMPTS = 3
+#: bars on which the venue must answer "no such order" (queried by client id) before an
+#: UNKNOWN order counts as never received and is voided: venues index a new order with a lag
+#: (RELIABILITY T13, "order not found for a while"), so one "not found" proves nothing
+NOT_FOUND_BARS = 2
 #: the intent ``reason`` of a shutdown flatten (the account applies these fills at restart)
 FLATTEN_REASON = "shutdown"
 log = logging.getLogger("quantlab.live")
@@ -263,6 +269,7 @@ class Runner:
         self._sigterm = False
         self._foreign: dict[str, float] = {}     # units traded by orders not this run's
         self._unresolved: dict[str, str] = {}   # client id -> intent state (UNKNOWN/SUBMITTED)
+        self._not_found: dict[str, int] = {}    # client id -> bars the venue said "no such order"
         self._broker_failed = False              # a broker call failed in the last bar
         # order events of resolutions, journaled with the bar (a crash before its commit
         # resolves them again on the restored account, so a void is applied exactly once)
@@ -577,7 +584,9 @@ class Runner:
         for sym in self.symbols:
             if self.metrics is not None:
                 self.metrics.observe_drift(sym, positions[sym] - bpos.get(sym, 0.0))
-            if not _close(positions[sym], bpos.get(sym, 0.0)):
+            # an order whose outcome is still UNKNOWN explains a difference until it resolves
+            # (then it is voided or its fills arrive): no drift is concluded meanwhile
+            if not self._unresolved and not _close(positions[sym], bpos.get(sym, 0.0)):
                 text = (f"reconciliation drift: the account holds {positions[sym]} {sym}, the "
                         f"broker {bpos.get(sym, 0.0)}")
                 j.alert("reconciliation", text, bar.time)
@@ -848,19 +857,36 @@ class Runner:
                     break
             if not answered:
                 continue
+            filled, size = self._filled(cid)
+            if ack is None and filled >= size - 1e-12 * max(size, 1.0):
+                ack = OrderAck(cid, "", "FILLED", filled, "its fills arrived; the venue's order "
+                               "query does not show it yet")
+            if ack is None:
+                self._not_found[cid] = self._not_found.get(cid, 0) + 1
+                if self._not_found[cid] < NOT_FOUND_BARS:
+                    continue  # maybe not indexed yet: ask again on the next bar
+            self._not_found.pop(cid, None)
             del self._unresolved[cid]
             if ack is None:
+                what = "never received it" if filled == 0 else f"filled {filled} of {size} only"
                 self._bar_events.append((cid, "resolved", "REJECTED", "queried by client id: "
-                                         "the venue never received it (not resent)"))
-                self.journal.alert("order_unknown", f"client order id {cid}: the venue never "
-                                   "received it; not resent", when)
-                self._void(cid, 0.0)
+                                         f"the venue {what} (not resent)"))
+                self.journal.alert("order_unknown", f"client order id {cid}: the venue {what}; "
+                                   "not resent", when)
+                self._void(cid, filled)
             else:
                 self._bar_events.append((cid, "resolved", ack.state, f"queried by client id: "
                                          f"{ack.state} {ack.filled}"))
                 self._observe_order(ack.state)
                 if ack.state in ("REJECTED", "CANCELLED", "EXPIRED"):
                     self._void(cid, ack.filled)
+
+    def _filled(self, cid: str) -> tuple[float, float]:
+        """(units the journaled fills of ``cid`` hold, the intent's size)."""
+        got = self.journal.scalar("SELECT COALESCE(SUM(size), 0) FROM fills WHERE client_id = ?",
+                                  cid)
+        size = self.journal.scalar("SELECT size FROM intents WHERE client_id = ?", cid)
+        return float(got or 0.0), float(size or 0.0)
 
     def _void(self, cid: str, filled: float) -> None:
         """Take back from the account the part of an intent the venue never filled.
