@@ -10,20 +10,34 @@ Design decisions a demanding user would want written down:
   queries the order *by its client order id* (a bounded number of times) and returns what the
   venue holds, or ``OrderAck(state="UNKNOWN")`` when it still cannot tell. A 429 or a -1021
   (definitive refusals: the venue did not process the order) are the only submit errors
-  followed by a new attempt, and that attempt carries the same client order id, which the
-  venue refuses as a duplicate if it ever booked the first.
+  followed by a new attempt. The retry is safe *because* those answers mean the venue
+  processed nothing (a 429 is refused before the matching engine, a -1021 before the
+  signature is even accepted), not because of the client id; the same client order id is
+  kept anyway, so a venue that did book the first would refuse the second as a duplicate.
 - **Rules before requests.** Amounts are truncated to the market's lot (exact decimal
   arithmetic, never rounded up). An order below the minimum quantity or the minimum notional
   (at the order's reference price) is refused locally, ``state="REJECTED"``, with no request.
+  A reduce-only linear order skips the minimum notional (Binance futures exempt them: a
+  small remainder must always be closable). An unknown symbol raises before the broker
+  learns it.
+- **Units vs contracts.** The runner speaks units of the base asset everywhere. A linear
+  market with ``contractSize`` != 1 trades in contracts: the order size is converted with
+  ``contracts = units / contractSize`` before the lot, min/max quantity checks (which ccxt
+  states in contracts) and ``create_order``; an ack's ``filled``, every fill's size and every
+  position are converted back to units (``x contractSize``).
   The free balance is not checked here (it would cost a request per order; the runner's
   account holds the cash): the venue's -2010 comes back as a REJECTED ack after one request.
 - **Client order ids.** Sent as ccxt's ``clientOrderId`` (Binance ``newClientOrderId``) and
   queried with ``origClientOrderId`` (Binance) or ``clientOrderId`` (others).
   :meth:`get_order` returns None only when the venue answers "order does not exist" for
   every symbol it may belong to; any other failure raises.
-- **Fills.** Trades come from ``fetch_my_trades`` per symbol (Binance: paged by ``fromId``,
-  from trade id 0, 1000 per page, at most ``max_trade_pages`` pages per call; others: by
-  ``since=trades_since_ms``). A trade's id is ``"<market id>:<venue trade id>"`` (venue ids
+- **Fills.** Trades come from ``fetch_my_trades`` per symbol, at most ``max_trade_pages``
+  pages per symbol per call. Binance: paged by ``fromId`` from trade id 0, 1000 per page,
+  until a short page. Others: a per-symbol time cursor starting at ``trades_since_ms``; each
+  page moves it to the newest trade's timestamp (*inclusive*: trades sharing that
+  millisecond but cut off by the page boundary are read again and deduplicated, where "+1"
+  would lose them), and paging stops when a page adds no new trade id, never on a short
+  page (venues cap pages below 1000: OKX 100, Bybit 100). A trade's id is ``"<market id>:<venue trade id>"`` (venue ids
   are unique per market only); duplicates are dropped by that id. The client order id of a
   trade comes from the order it belongs to (cached; one ``fetch_order`` for an order the
   broker has not seen). The cursor of :meth:`fills_since` is the count of distinct trades
@@ -31,17 +45,24 @@ Design decisions a demanding user would want written down:
   ``fills_since(0)`` after a restart. Fees are converted to the quote currency (a fee paid in
   the base asset is multiplied by the trade price; a fee in a third currency, e.g. BNB, is
   reported in its own units: configure the account to pay fees in the quote asset).
-- **Positions.** Spot: derived from the fills (bought minus sold per symbol), because base
-  balances include holdings that are not trades (deposits, dust, fees paid in the base
-  asset), and the runner reconciles positions with fills (INV-3). Linear: ccxt's
-  ``fetch_positions`` (contracts x contract size, negative when short).
+- **Positions.** Spot: derived from the fills already fetched (bought minus sold per
+  symbol), because base balances include holdings that are not trades (deposits, dust, fees
+  paid in the base asset), and the runner reconciles positions with fills (INV-3). The
+  trades are fetched only when :meth:`fills_since` never ran: a fill landing between the
+  runner's ``fills_since(0)`` and ``positions()`` must not make the two disagree. A history
+  longer than ``max_trade_pages`` pages raises :class:`~quantlab.live._errors.LiveError`
+  instead of reporting a partial position. Linear: ccxt's ``fetch_positions`` (contracts x
+  contract size, negative when short; hedge mode's long and short rows of a symbol are
+  summed).
 - **One thread.** The broker keeps caches (client id -> symbol, order id -> client id, the
   trades seen) without locks: the runner calls it from one thread.
 - **Secrets.** Keys are :class:`~quantlab.live.secrets.Secret` objects, revealed once to the
   ccxt client (which signs). ccxt ``verbose`` is forced off; the client's DEBUG logger is
   replaced by one that redacts the key and secret values (ccxt logs request headers, which
   carry the API key); every error message built here is redacted too; ``repr`` shows no
-  credential.
+  credential. A ready client's credentials are redacted too: every attribute ccxt knows as
+  a credential (``apiKey``, ``secret``, ``password`` (OKX passphrase), ``uid``,
+  ``privateKey``, ``token``...).
 """
 
 from __future__ import annotations
@@ -53,7 +74,6 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 from quantlab._validate import (
     check_bool,
@@ -65,6 +85,7 @@ from quantlab._validate import (
     message,
 )
 from quantlab.errors import InvalidParameterError
+from quantlab.live._errors import LiveError
 from quantlab.live.brokers import Broker, BrokerFill, ExchangeRules, OrderAck, OrderRequest
 from quantlab.live.secrets import Secret, redact, secret_from_env
 from quantlab.live.venue_policy import (
@@ -74,6 +95,7 @@ from quantlab.live.venue_policy import (
     VenueCaller,
     VenueError,
     VenueRejectedError,
+    rewrite_urls,
 )
 
 __all__ = ["CcxtBroker"]
@@ -88,6 +110,8 @@ _CONFIG_KEYS = ("exchange", "market_type", "symbols", "api_key_env", "secret_env
                 "sandbox", "leverage", "timeout_ms", "max_attempts", "max_total_s",
                 "backoff_seed", "resolve_attempts", "max_trade_pages", "trades_since_ms")
 _PAGE = 1000
+_CREDENTIALS = ("apiKey", "secret", "uid", "accountId", "login", "password", "twofa",
+                "privateKey", "walletAddress", "token")
 
 
 class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -149,7 +173,7 @@ class CcxtBroker(Broker):
     resolve_attempts : int, default 3
         Queries by client id after an unknown submit outcome.
     max_trade_pages : int, default 20
-        Pages of 1000 trades read per symbol per :meth:`fills_since` call.
+        Pages of trades read per symbol per :meth:`fills_since` call (Binance: 1000 a page).
     trades_since_ms : int, optional
         Non-Binance venues: read trades from this time (ms).
     clock, sleep : callables
@@ -193,7 +217,8 @@ class CcxtBroker(Broker):
         self.client = client if client is not None else _build_client(
             exchange, api_key, secret, urls, check_bool("sandbox", sandbox, caller=caller),
             check_int("timeout_ms", timeout_ms, caller=caller, minimum=1))
-        for attr in ("apiKey", "secret"):  # a ready client's own keys are redacted too
+        required = getattr(self.client, "requiredCredentials", None) or {}
+        for attr in dict.fromkeys([*_CREDENTIALS, *required]):  # a ready client's too
             value = getattr(self.client, attr, None)
             if isinstance(value, str) and value and not any(s == value for s in self._secrets):
                 self._secrets.append(Secret(value, name=f"client.{attr}"))
@@ -218,6 +243,9 @@ class CcxtBroker(Broker):
         self._fills: list[BrokerFill] = []
         self._seen: set[str] = set()
         self._next_trade_id: dict[str, int] = {}
+        self._since: dict[str, int | None] = {}
+        self._incomplete: set[str] = set()
+        self._fetched: set[str] = set()
         self._leverage_set: set[str] = set()
 
     # ------------------------------------------------------------------ construction
@@ -253,6 +281,12 @@ class CcxtBroker(Broker):
         env = dict(environ) if environ is not None else None
         key = secret = None
         if config.get("api_key_env") or config.get("secret_env"):
+            for name in ("api_key_env", "secret_env"):
+                if not config.get(name):
+                    raise InvalidParameterError(message(
+                        name, "CcxtBroker.from_config", "the name of an environment variable "
+                        "(api_key_env and secret_env go together)", config.get(name),
+                        "Set both keys, or neither for public calls only."))
             key = secret_from_env(str(config.get("api_key_env", "")), environ=env)
             secret = secret_from_env(str(config.get("secret_env", "")), environ=env)
         return cls(str(config["exchange"]), api_key=key, secret=secret, **options, **overrides)
@@ -301,13 +335,28 @@ class CcxtBroker(Broker):
             return 0.0  # no fixed step: leave sizes to ccxt's amount_to_precision
         return float(value)
 
+    def _contract_size(self, symbol: str) -> float:
+        """Units of the base asset per contract (1 for spot and when ccxt does not say)."""
+        if self.market_type != "linear":
+            return 1.0
+        markets = self._markets()
+        size = float((markets.get(symbol) or {}).get("contractSize") or 1.0)
+        return size if math.isfinite(size) and size > 0 else 1.0
+
     def _precheck(self, order: OrderRequest) -> tuple[float, str]:
-        """``(truncated size, reason)``; a reason means: refuse locally, send nothing."""
+        """``(amount in contracts, reason)``; a reason means: refuse locally, send nothing.
+
+        Spot and contract size 1: the amount is the size in units. Every check below is in
+        the market's amount unit (contracts), the notional in the quote currency.
+        """
         size, price = float(order.size), float(order.price)
         if not (math.isfinite(size) and math.isfinite(price)) or size <= 0 or price <= 0:
             return 0.0, f"invalid order: size {size}, price {price}"
         market = self._market(order.symbol)
         rules = self.rules(order.symbol)
+        contract = self._contract_size(order.symbol)
+        if contract != 1.0:
+            size = float(_decimal(size) / _decimal(contract))
         qty = truncate_to_lot(size, rules.lot_size)
         amount = (market.get("limits") or {}).get("amount") or {}
         min_qty, max_qty = float(amount.get("min") or 0.0), amount.get("max")
@@ -316,9 +365,11 @@ class CcxtBroker(Broker):
                          f"the minimum quantity {min_qty:g}")
         if max_qty is not None and qty > float(max_qty):
             return qty, f"size {qty:g} above the maximum quantity {float(max_qty):g}"
-        if _decimal(qty) * _decimal(price) < _decimal(rules.min_notional):
-            return qty, (f"notional {qty:g} x {price:g} = {qty * price:.8g} below the minimum "
-                         f"notional {rules.min_notional:g}")
+        notional = _decimal(qty) * _decimal(contract) * _decimal(price)
+        exempt = self.market_type == "linear" and order.reduce_only
+        if not exempt and notional < _decimal(rules.min_notional):
+            return qty, (f"notional {qty:g} x {contract:g} x {price:g} = {float(notional):.8g} "
+                         f"below the minimum notional {rules.min_notional:g}")
         return qty, ""
 
     # ------------------------------------------------------------------ orders
@@ -336,8 +387,8 @@ class CcxtBroker(Broker):
             The order was not placed and the runner must stop or wait.
         """
         side = check_choice("side", order.side, ("buy", "sell"), caller="CcxtBroker.submit")
-        self._learn(order.symbol)
         qty, reason = self._precheck(order)
+        self._learn(order.symbol)  # after the precheck: an unknown symbol raised there
         cid = order.client_id
         if reason:
             return OrderAck(cid, "", "REJECTED", 0.0, f"refused locally, nothing sent: {reason}")
@@ -375,7 +426,9 @@ class CcxtBroker(Broker):
         for attempt in range(1, self.resolve_attempts + 1):
             try:
                 ack = self.get_order(cid)
-            except VenueError:
+            except VenueError as err:
+                if err.fatal:
+                    raise
                 ack = None
             if ack is not None:
                 return ack._replace(detail=f"resolved by query after {exc.error_class}")
@@ -438,7 +491,12 @@ class CcxtBroker(Broker):
         return self._ack(raw, client_id, symbol)
 
     def open_orders(self) -> list[OrderAck]:
-        """Working orders of every market (Binance: one call, foreign orders included)."""
+        """Working orders, foreign ones included.
+
+        Binance: one call over every market of the client's market type. Other venues:
+        one call per symbol this broker knows (``symbols`` and every symbol submitted), so
+        an order on another market is not listed.
+        """
         if self.is_binance:
             raws = list(self.caller.call("fetch_open_orders", self.client.fetch_open_orders))
         else:
@@ -449,20 +507,6 @@ class CcxtBroker(Broker):
                     lambda s=symbol: self.client.fetch_open_orders(s)))  # type: ignore[misc]
         return [self._ack(r, str(r.get("clientOrderId") or ""), str(r.get("symbol")))
                 for r in raws]
-
-    def reconcile_open_orders(self, prefix: str) -> tuple[list[OrderAck], list[OrderAck]]:
-        """Open orders split into ``(ours, foreign)`` by the run's client-id ``prefix``.
-
-        With the ids of :func:`~quantlab.live.orders.client_order_id` the prefix is
-        ``"<run>-"``; an order placed by hand (or by another bot) is foreign.
-        """
-        if not isinstance(prefix, str) or not prefix:
-            raise InvalidParameterError(message("prefix", "CcxtBroker.reconcile_open_orders",
-                                                "a non-empty string", prefix,
-                                                "Use the run's client-id prefix, e.g. 'demo-'."))
-        orders = self.open_orders()
-        ours = [a for a in orders if a.client_id.startswith(prefix)]
-        return ours, [a for a in orders if not a.client_id.startswith(prefix)]
 
     def _ack(self, raw: Mapping[str, Any], cid: str, symbol: str) -> OrderAck:
         info = raw.get("info") or {}
@@ -479,7 +523,7 @@ class CcxtBroker(Broker):
             self._cid_symbol[cid] = symbol
             if broker_id:
                 self._order_cid[(symbol, broker_id)] = cid
-        return OrderAck(cid, broker_id, state, filled, "")
+        return OrderAck(cid, broker_id, state, filled * self._contract_size(symbol), "")
 
     # ------------------------------------------------------------------ fills
     def fills_since(self, cursor: int = 0) -> tuple[list[BrokerFill], int]:
@@ -489,25 +533,33 @@ class CcxtBroker(Broker):
         return list(self._fills[cursor:]), max(cursor, len(self._fills))
 
     def _refresh_trades(self) -> None:
+        """Read new trades of every symbol, at most ``max_trade_pages`` pages each."""
         for symbol in list(self._symbols):
+            self._incomplete.add(symbol)
             for _ in range(self.max_trade_pages):
                 page = self._trade_page(symbol)
-                self._apply_page(symbol, page)
-                if len(page) < _PAGE:
+                added = self._apply_page(symbol, page)
+                if not added or (self.is_binance and len(page) < _PAGE):
+                    self._incomplete.discard(symbol)
                     break
+            self._fetched.add(symbol)
 
     def _trade_page(self, symbol: str) -> list[dict[str, Any]]:
         if self.is_binance:
             params = {"fromId": self._next_trade_id.get(symbol, 0)}
             since = None
         else:
-            params, since = {}, self.trades_since_ms
+            params, since = {}, self._since.get(symbol, self.trades_since_ms)
         return list(self.caller.call(
             f"fetch_my_trades({symbol})",
             lambda: self.client.fetch_my_trades(symbol, since, _PAGE, params)))
 
-    def _apply_page(self, symbol: str, page: list[dict[str, Any]]) -> None:
-        """Turn a page into fills; nothing is kept unless the whole page is mapped."""
+    def _apply_page(self, symbol: str, page: list[dict[str, Any]]) -> int:
+        """Turn a page into fills and return how many are new.
+
+        Nothing is kept unless the whole page is mapped. The time cursor moves to the newest
+        timestamp of the page (inclusive; see the module notes).
+        """
         market = self._market(symbol)
         new: list[BrokerFill] = []
         ids: set[str] = set()
@@ -521,9 +573,13 @@ class CcxtBroker(Broker):
                 continue
             ids.add(trade_id)
             new.append(self._fill(trade, trade_id, symbol, market))
+        stamps = [int(t["timestamp"]) for t in page if t.get("timestamp") is not None]
         self._fills.extend(new)
         self._seen |= ids
         self._next_trade_id[symbol] = top
+        if stamps:
+            self._since[symbol] = max(stamps)
+        return len(new)
 
     def _fill(self, trade: Mapping[str, Any], trade_id: str, symbol: str,
               market: Mapping[str, Any]) -> BrokerFill:
@@ -534,7 +590,7 @@ class CcxtBroker(Broker):
             cost *= price
         stamp = trade.get("timestamp")
         when = None if stamp is None else datetime.fromtimestamp(stamp / 1000, UTC).isoformat()
-        size = float(trade["amount"]) * float(market.get("contractSize") or 1.0)
+        size = float(trade["amount"]) * self._contract_size(symbol)
         return BrokerFill(trade_id, self._client_id_of(symbol, str(trade.get("order"))),
                           symbol, str(trade["side"]), size, price, cost, when)
 
@@ -558,16 +614,33 @@ class CcxtBroker(Broker):
 
     # ------------------------------------------------------------------ account
     def positions(self) -> dict[str, float]:
-        """Units per symbol: spot from the fills, linear from ``fetch_positions``."""
+        """Units per symbol: spot from the fills already fetched, linear from the venue.
+
+        Raises
+        ------
+        LiveError
+            Spot: a symbol's trade history is longer than ``max_trade_pages`` pages, so the
+            fills (and the position) are incomplete.
+        """
         if self.market_type == "linear":
             raws = self.caller.call("fetch_positions",
                                     lambda: self.client.fetch_positions(list(self._symbols)))
             out: dict[str, float] = {}
             for p in raws:
-                units = float(p.get("contracts") or 0.0) * float(p.get("contractSize") or 1.0)
-                out[str(p["symbol"])] = -units if p.get("side") == "short" else units
+                contract = float(p.get("contractSize") or self._contract_size(str(p["symbol"])))
+                units = float(p.get("contracts") or 0.0) * contract
+                units = -units if p.get("side") == "short" else units
+                out[str(p["symbol"])] = out.get(str(p["symbol"]), 0.0) + units  # hedge mode
             return out
-        self._refresh_trades()
+        if not self._fetched.issuperset(self._symbols):
+            self._refresh_trades()
+        if self._incomplete:
+            names = ", ".join(sorted(self._incomplete))
+            raise LiveError(
+                f"CcxtBroker.positions(): the trade history of {names} is longer than "
+                f"max_trade_pages={self.max_trade_pages} pages, so a position computed from "
+                "the fills read so far would be wrong. Call fills_since() again until it "
+                "returns no new fill, or raise max_trade_pages (or set trades_since_ms).")
         out = {}
         for f in self._fills:
             out[f.symbol] = out.get(f.symbol, 0.0) + (f.size if f.side == "buy" else -f.size)
@@ -623,17 +696,6 @@ def _build_client(exchange: str, api_key: Secret | None, secret: Secret | None,
     if sandbox:
         client.set_sandbox_mode(True)
     if urls:
-        _override_urls(client, urls)
+        rewrite_urls(client, urls, caller="CcxtBroker")
     return client
 
-
-def _override_urls(client: Any, urls: Mapping[str, str]) -> None:
-    api = client.urls["api"]
-    for key, url in urls.items():
-        if key != "base":
-            api[key] = url
-            continue
-        for name, old in list(api.items()):
-            if isinstance(old, str):
-                api[name] = str(url).rstrip("/") + urlsplit(old).path
-        client.session.trust_env = False  # a rewritten host never goes through env proxies

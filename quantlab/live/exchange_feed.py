@@ -10,6 +10,10 @@
 - **The exchange's clock.** :meth:`CcxtPollingFeed.now` is the local clock plus an offset
   measured with ``fetch_time`` (server time minus the midpoint of the request), re-measured
   every ``resync_seconds``. The runner's stale check and the closed-bar test both use it.
+  Only the successful attempt is timed (a retried call's timeouts and backoff sleeps would
+  skew the midpoint), and a measurement whose round trip exceeds ``settle_seconds`` is
+  discarded: its error (up to half the round trip) could let a forming bar pass as closed.
+  The previous offset is kept and a ``"feed_error"`` alert says so.
 - **Closed candles only.** A row is a closed bar when ``open + timeframe + settle_seconds
   <= exchange now`` *taken before the request was sent*; the still-forming bar (which the
   exchange serves with a partial close and volume) is dropped and fetched again once it has
@@ -32,14 +36,20 @@
   says which and since when, and a ``"stale"`` alert fires once (``"recovered"`` when fresh
   bars return). While a symbol is stale no aligned bar can be yielded, and a late bar that
   does arrive is judged stale by the runner's gate (its close is old on the exchange clock).
-- **Errors.** ccxt ``OperationFailed`` (network errors, timeouts, 5xx, bad responses) is
-  retried ``retries`` times with exponential backoff; ``RateLimitExceeded`` and
-  ``DDoSProtection`` (429, 418) honour ``Retry-After``: no request at all is sent until it
-  has passed (a longer wait than ``poll_seconds`` ends the poll instead of blocking in it).
-  A poll that still fails raises a ``"feed_error"`` alert and the feed keeps polling (a
+- **Errors: the broker's policy.** Every request goes through
+  :class:`~quantlab.live.venue_policy.VenueCaller` (one retry policy for the whole live
+  package): network errors, timeouts and 5xx are retried up to ``retries`` times with
+  seeded full-jitter backoff (first ceiling ``backoff_seconds``); a 429 honours
+  ``Retry-After`` (seconds or an HTTP date); a 418 blocks every request for its
+  ``Retry-After`` or, without one, 120 s. A poll's retries and waits are bounded by
+  ``poll_seconds``: a longer wait blocks requests and ends the poll instead of blocking in
+  it. A poll that still fails raises a ``"feed_error"`` alert and the feed keeps polling (a
   failed poll is "no data", never "flat"). ``BadSymbol`` raises
-  :class:`~quantlab.errors.DataError` and other exchange errors
-  :class:`~quantlab.errors.ExchangeError`: those are not retried.
+  :class:`~quantlab.errors.DataError` and other definitive refusals
+  :class:`~quantlab.errors.ExchangeError`: those are not retried. Authentication errors
+  and bugs (a non-ccxt exception inside ccxt) raise the fatal
+  :class:`~quantlab.live.venue_policy.VenueAuthError` /
+  :class:`~quantlab.live.venue_policy.VenueBugError`.
 - **Resume by time.** ``bars(after=t)`` starts right after ``t`` (the journal's last bar)
   and never yields ``t`` or anything before it; without ``after`` the feed starts with the
   last ``history`` closed bars (the strategy's warm-up).
@@ -63,7 +73,6 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -79,6 +88,15 @@ from quantlab._validate import (
 from quantlab.data.store import check_timeframe
 from quantlab.errors import DataError, ExchangeError, InvalidParameterError
 from quantlab.live.feeds import Bar, Feed, check_symbols
+from quantlab.live.venue_policy import (
+    Backoff,
+    RequestGate,
+    VenueBannedError,
+    VenueCaller,
+    VenueRejectedError,
+    VenueUnavailableError,
+    rewrite_urls,
+)
 
 __all__ = ["CcxtPollingFeed", "FeedAlert"]
 
@@ -167,7 +185,8 @@ class CcxtPollingFeed(Feed):
     retries : int, default 3
         Retries of a failed request within one poll.
     backoff_seconds : float, default 0.5
-        First retry delay, doubled at each retry (``Retry-After`` wins when given).
+        Ceiling of the first retry delay (full jitter), doubled at each retry up to 30 s;
+        ``Retry-After`` wins when given.
     resync_seconds : float, default 300.0
         Re-measure the exchange clock offset this often.
     clock : callable, optional
@@ -238,7 +257,12 @@ class CcxtPollingFeed(Feed):
         self.on_alert = on_alert
         self._offset = 0.0
         self._synced_at = -math.inf
-        self._blocked_until = -math.inf
+        self._caller = VenueCaller(
+            backoff=Backoff(max_attempts=self.retries + 1, base_s=self.backoff_seconds,
+                            cap_s=_MAX_BACKOFF, max_total_s=self.poll_seconds),
+            gate=RequestGate(clock=self._clock), sleep=self._sleep, clock=self._clock,
+            headers=lambda: getattr(self.client, "last_response_headers", None),
+            venue=str(self.client.id))
         self._failing = False
         self._stale_reason: str | None = None
         self._alerts: deque[FeedAlert] = deque(maxlen=_ALERTS)
@@ -274,15 +298,28 @@ class CcxtPollingFeed(Feed):
         if not self.client.has.get("fetchTime"):
             self._offset, self._synced_at = 0.0, self._clock()
             return 0.0
+        stamps: list[float] = []
+
+        def timed() -> Any:  # only the attempt that succeeds is timed
+            stamps[:] = [self._clock()]
+            server = self.client.fetch_time()
+            stamps.append(self._clock())
+            return server
+
         try:
-            before = self._clock()
-            server_ms = self._call("fetch_time()", self.client.fetch_time)
-            after = self._clock()
+            server_ms = self._call("fetch_time()", timed)
         except _PollFailed as exc:
             raise ExchangeError(f"{_CALLER}: could not read {self.client.id}'s clock: {exc}. "
                                 "Check the network and try again.") from exc
-        self._offset = float(server_ms) / 1000.0 - (before + after) / 2.0
+        before, after = stamps
         self._synced_at = after
+        if after - before > self._settle / 1000.0:
+            self._alert("feed_error", f"clock sync discarded: fetch_time took "
+                        f"{after - before:.3f} s, more than settle_seconds "
+                        f"({self._settle / 1000:g} s); the previous offset "
+                        f"({self._offset:+.3f} s) is kept")
+            return self._offset
+        self._offset = float(server_ms) / 1000.0 - (before + after) / 2.0
         return self._offset
 
     # ---- alerts --------------------------------------------------------------------------
@@ -375,7 +412,7 @@ class CcxtPollingFeed(Feed):
             wait = self.poll_seconds * 1000.0        # a due bar is late: poll again soon
         else:
             wait = float(latest_closed + 2 * step + self._settle - now)
-        wait = max(wait, (self._blocked_until - self._clock()) * 1000.0, 0.0)
+        wait = max(wait, self._caller.gate.remaining() * 1000.0, 0.0)
         if self._until is not None:
             wait = max(min(wait, float(self._until - now)), 0.0)
         self._sleep(wait / 1000.0)
@@ -407,7 +444,7 @@ class CcxtPollingFeed(Feed):
         if errors:
             self.counts["failed_polls"] += 1
             if not self._failing:
-                wait = max(self.poll_seconds, self._blocked_until - self._clock())
+                wait = max(self.poll_seconds, self._caller.gate.remaining())
                 self._alert("feed_error", "; ".join(errors) + f". Polling again in {wait:.3g} "
                             "s; no bar is yielded until it succeeds.")
             self._failing = True
@@ -524,49 +561,26 @@ class CcxtPollingFeed(Feed):
 
     # ---- requests ------------------------------------------------------------------------
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call ccxt with bounded retries; raise _PollFailed when this poll must give up."""
-        import ccxt
+        """Call ccxt under the venue policy; raise _PollFailed when this poll must give up."""
+        def once() -> Any:
+            self.counts["requests"] += 1
+            return fn(*args, **kwargs)
 
-        last: Exception | None = None
-        for attempt in range(self.retries + 1):
-            banned = self._blocked_until - self._clock()
-            if banned > 1e-3:
-                raise _PollFailed(f"{what} not sent: requests are paused for {banned:.3g} s more "
-                                  "(Retry-After / ban)")
-            try:
-                self.counts["requests"] += 1
-                return fn(*args, **kwargs)
-            except ccxt.BadSymbol as exc:
-                raise DataError(f"{self.client.id} refused the symbol in {what}: {exc}") from exc
-            except (ccxt.DDoSProtection, ccxt.RateLimitExceeded) as exc:
-                last = exc
-                wait = _retry_after(self.client)
-                wait = self.backoff_seconds * 2 ** attempt if wait is None else wait
-                self._blocked_until = self._clock() + wait
-                if wait > self.poll_seconds or attempt == self.retries:
-                    raise _PollFailed(f"{what}: {type(exc).__name__}; requests paused for "
-                                      f"{wait:g} s") from exc
-                self._sleep(wait)
-            except ccxt.OperationFailed as exc:  # network errors, timeouts, 5xx, bad responses
-                last = exc
-                if attempt < self.retries:
-                    self._sleep(min(self.backoff_seconds * 2 ** attempt, _MAX_BACKOFF))
-            except ccxt.BaseError as exc:        # ExchangeError and subclasses: never retried
-                raise ExchangeError(f"{self.client.id} refused {what}: {type(exc).__name__}: "
-                                    f"{exc}. This is not retried; check the symbols and the "
-                                    "timeframe.") from exc
-        raise _PollFailed(f"{what} failed {self.retries + 1} time(s): "
-                          f"{type(last).__name__}: {_short(last)}")
+        try:
+            return self._caller.call(what, once)
+        except (VenueBannedError, VenueUnavailableError) as exc:
+            raise _PollFailed(str(exc)) from exc
+        except VenueRejectedError as exc:
+            if exc.error_class == "BadSymbol":
+                raise DataError(f"{self.client.id} refused the symbol in {what}: {exc}") \
+                    from exc
+            raise ExchangeError(f"{self.client.id} refused {what}: {exc}. This is not "
+                                "retried; check the symbols and the timeframe.") from exc
 
 
 # ---- helpers -------------------------------------------------------------------------------
 def _ts(ms: int) -> str:
     return str(pd.Timestamp(ms, unit="ms", tz="UTC"))
-
-
-def _short(exc: Exception | None) -> str:
-    text = str(exc)
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _values(row: list[Any]) -> Row:
@@ -576,16 +590,6 @@ def _values(row: list[Any]) -> Row:
         raise DataError(message("rows", _CALLER, "ccxt OHLCV rows [ms, open, high, low, close, "
                                 "volume]", row)) from exc
     return (o, h, lo, c, v)
-
-
-def _retry_after(client: Any) -> float | None:
-    headers = getattr(client, "last_response_headers", None) or {}
-    raw = headers.get("Retry-After") or headers.get("retry-after")
-    try:
-        seconds = float(str(raw))
-    except (TypeError, ValueError):
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def _check_fixed_timeframe(timeframe: Any) -> str:
@@ -623,26 +627,8 @@ def _build_client(exchange: Any, urls: Any, config: Mapping[str, Any] | None) ->
     client = getattr(ccxt, exchange.lower())({"enableRateLimit": True, "timeout": 10_000,
                                               **settings})
     if urls is not None:
-        _point(client, urls)
+        rewrite_urls(client, urls, caller=_CALLER)
     return client
-
-
-def _point(client: Any, urls: Any) -> None:
-    api = client.urls.get("api")
-    if isinstance(urls, str) and urls.startswith(("http://", "https://")):
-        base = urls.rstrip("/")
-        if isinstance(api, str):
-            client.urls["api"] = base + urlsplit(api).path
-        else:
-            for name, url in list(api.items()):
-                if isinstance(url, str):
-                    api[name] = base + urlsplit(url).path
-    elif isinstance(urls, Mapping) and isinstance(api, dict):
-        api.update({str(k): str(v) for k, v in urls.items()})
-    else:
-        raise InvalidParameterError(message("urls", _CALLER, "a base URL such as "
-                                            "'https://host:port' or a mapping of API URLs",
-                                            urls))
 
 
 def _check_client(client: Any, exchange: Any, urls_ignored: bool) -> None:

@@ -16,6 +16,8 @@ REJECT   InvalidOrder, InsufficientFunds, BadRequest, OrderNotFound,     never r
          definitive "no")
 STOP     AuthenticationError, PermissionDenied, AccountSuspended,        never retried; the
          Binance -1022/-2014/-2015                                      runner must stop
+BUG      a non-ccxt exception *before* a send (a KeyError parsing a       never retried; the
+         response: a bug in ccxt or here, not the credentials)          runner must stop
 RATE     RateLimitExceeded **and** DDoSProtection (in ccxt 4.5 neither   wait Retry-After
          subclasses the other), HTTP 429, Binance -1003/-1015           (else backoff)
 BAN      HTTP 418 (an IP ban)                                           the gate refuses
@@ -40,7 +42,13 @@ Design decisions:
   unmapped HTTP 504) is RETRY before a send and UNKNOWN after: querying costs nothing,
   assuming a rejection could double the exposure.
 - Bounded everything: ``max_attempts`` and ``max_total_s`` bound a call; a Retry-After
-  longer than what is left blocks the gate and raises at once instead of sleeping.
+  longer than what is left blocks the gate and raises at once instead of sleeping. A
+  non-finite Retry-After is ignored and every block is capped at ``max_ban_s`` (3 days, the
+  longest ban Binance documents): a bogus header can never block a process forever.
+- A non-ccxt exception raised inside a ccxt call is a bug (a response ccxt could not parse,
+  a KeyError in our code), not a credentials problem: it is ``BUG`` and raises
+  :class:`VenueBugError` (fatal, with its own message); after a send it is UNKNOWN, since the
+  order may exist.
 - Jitter is "full jitter" (uniform in ``[0, min(cap, base * 2**k)]``) from a
   ``random.Random(seed)`` owned by the caller object: reproducible, no global state.
 - Clock, sleep and the response-header source are injected, so tests measure waits exactly.
@@ -51,6 +59,7 @@ Design decisions:
 from __future__ import annotations
 
 import enum
+import math
 import random
 import re
 import time
@@ -58,16 +67,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from quantlab._validate import check_float, check_int
-from quantlab.errors import ExchangeError
+from quantlab._validate import check_float, check_int, message
+from quantlab.errors import ExchangeError, InvalidParameterError
 from quantlab.live._errors import LiveError
 
 __all__ = ["Policy", "classify", "exchange_code", "http_status", "retry_after_seconds",
            "Backoff", "RequestGate", "VenueCaller", "VenueError", "VenueRejectedError",
-           "VenueAuthError", "VenueBannedError", "VenueUnavailableError", "OutcomeUnknown"]
+           "VenueAuthError", "VenueBugError", "VenueBannedError", "VenueUnavailableError",
+           "OutcomeUnknown", "MAX_BAN_S", "rewrite_urls"]
 
 T = TypeVar("T")
+MAX_BAN_S = 3 * 24 * 3600.0  # Binance: "IP bans ... scale in duration ... from 2 minutes to 3 days"
 
 
 class Policy(enum.Enum):
@@ -80,6 +92,7 @@ class Policy(enum.Enum):
     RATE = "rate"
     BAN = "ban"
     RESYNC = "resync"
+    BUG = "bug"
 
 
 class VenueError(ExchangeError):
@@ -102,6 +115,12 @@ class VenueRejectedError(VenueError):
 
 class VenueAuthError(VenueError, LiveError):
     """Credentials or permissions refused: the runner must stop (never retried)."""
+
+    fatal = True
+
+
+class VenueBugError(VenueError, LiveError):
+    """A non-ccxt exception inside a ccxt call: a bug, not credentials; the runner stops."""
 
     fatal = True
 
@@ -174,8 +193,7 @@ def classify(exc: BaseException, *, sent: bool = False) -> Policy:
     Returns
     -------
     Policy
-        Non-ccxt exceptions are UNKNOWN after a send and STOP before one (a bug: fail
-        closed).
+        Non-ccxt exceptions are UNKNOWN after a send and BUG before one (fail closed).
 
     Examples
     --------
@@ -192,7 +210,7 @@ def classify(exc: BaseException, *, sent: bool = False) -> Policy:
     import ccxt
 
     if not isinstance(exc, ccxt.BaseError):
-        return Policy.UNKNOWN if sent else Policy.STOP
+        return Policy.UNKNOWN if sent else Policy.BUG
     if isinstance(exc, ccxt.InvalidNonce) or exchange_code(exc) in _RESYNC_CODES:
         return Policy.RESYNC
     if isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
@@ -212,7 +230,11 @@ def classify(exc: BaseException, *, sent: bool = False) -> Policy:
 
 def retry_after_seconds(headers: Mapping[str, Any] | None, *,
                         now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), or None."""
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date), or None.
+
+    A non-finite value (``inf``, ``nan``) is None; a finite one is capped at
+    :data:`MAX_BAN_S`.
+    """
     if not headers:
         return None
     value = None
@@ -223,14 +245,16 @@ def retry_after_seconds(headers: Mapping[str, Any] | None, *,
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return min(max(0.0, seconds), MAX_BAN_S) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, when - (time.time() if now is None else now))
+    return min(max(0.0, when - (time.time() if now is None else now)), MAX_BAN_S)
 
 
 @dataclass(frozen=True)
@@ -276,8 +300,12 @@ class RequestGate:
     reason: str = ""
 
     def block(self, seconds: float, reason: str) -> None:
-        """Refuse requests for ``seconds`` from now (extends, never shortens, a block)."""
-        self.until = max(self.until, self.clock() + max(0.0, seconds))
+        """Refuse requests for ``seconds`` from now (extends, never shortens, a block).
+
+        ``seconds`` is capped at :data:`MAX_BAN_S`; a non-finite value blocks that long.
+        """
+        seconds = min(max(0.0, seconds), MAX_BAN_S) if not math.isnan(seconds) else MAX_BAN_S
+        self.until = max(self.until, self.clock() + seconds)
         self.reason = reason
 
     def remaining(self) -> float:
@@ -380,6 +408,11 @@ class VenueCaller:
                               "credentials or permissions were refused; not retried: check "
                               "the API key, its permissions and IP whitelist, then restart") \
                 from exc
+        if policy is Policy.BUG:
+            raise self._error(VenueBugError, policy, what, exc,
+                              f"unexpected {type(exc).__name__} inside a ccxt call (a bug, not "
+                              "credentials); not retried: report it with the traceback") \
+                from exc
         if policy is Policy.RESYNC:
             raise self._error(VenueUnavailableError, policy, what, exc,
                               "the timestamp is still outside the receive window after a "
@@ -411,3 +444,50 @@ class VenueCaller:
             detail = detail[:297] + "..."
         return cls(f"{self.venue} {what}: {text} [{policy.value}; {detail}]", policy=policy,
                    what=what, error_class=type(exc).__name__)
+
+
+def rewrite_urls(client: Any, urls: Any, *, caller: str) -> None:
+    """Point a ccxt client's REST API at other hosts (a proxy, a testnet, a fake server).
+
+    Parameters
+    ----------
+    client : ccxt.Exchange
+    urls : str or mapping
+        A base URL (``"http://127.0.0.1:8000"``) replaces the scheme and host of every API
+        URL, keeping each path; a mapping's ``"base"`` key does the same and every other key
+        replaces ``client.urls["api"][key]``.
+    caller : str
+        Named in the error message.
+
+    Notes
+    -----
+    ``client.session.trust_env`` is set False: a rewritten host never goes through the
+    environment's proxies (``HTTPS_PROXY`` would otherwise capture a loopback URL).
+
+    Raises
+    ------
+    InvalidParameterError
+        ``urls`` is neither an http(s) URL nor a mapping.
+    """
+    items = {"base": urls} if isinstance(urls, str) else urls
+    if not isinstance(items, Mapping) or not all(
+            isinstance(v, str) and (k != "base" or v.startswith(("http://", "https://")))
+            for k, v in items.items()):
+        raise InvalidParameterError(message(
+            "urls", caller, "a base URL such as 'https://host:port' or a mapping of API URLs",
+            urls))
+    api = client.urls.get("api")
+    for key, url in items.items():
+        if key != "base":
+            if not isinstance(api, dict):
+                client.urls["api"] = api = {}
+            api[str(key)] = url
+        elif isinstance(api, str):
+            client.urls["api"] = api = url.rstrip("/") + urlsplit(api).path
+        else:
+            for name, old in list(api.items()):
+                if isinstance(old, str):
+                    api[name] = url.rstrip("/") + urlsplit(old).path
+    session = getattr(client, "session", None)
+    if session is not None:
+        session.trust_env = False

@@ -142,7 +142,8 @@ class Fault:
     """A fault applied to requests matching ``method`` and ``path`` (None = any).
 
     ``skip`` matching requests pass first; then the next ``times`` matching requests get
-    ``kind``: ``"status"`` (reply ``status`` with ``body`` and, when set, ``Retry-After``),
+    ``kind``: ``"status"`` (reply ``status`` with ``body`` and, when set, ``Retry-After``: a
+    number, or a string sent verbatim such as an HTTP date),
     ``"drop"`` (close the connection without a reply) or ``"delay"`` (sleep ``delay``
     seconds, then answer normally). With ``commit`` the request is executed first (its
     effects stay on the ledger) and the fault then replaces the answer.
@@ -154,7 +155,7 @@ class Fault:
     skip: int = 0
     times: int = 1
     status: int = 500
-    retry_after: float | None = None
+    retry_after: float | str | None = None
     body: Any = None
     delay: float = 0.0
     commit: bool = False
@@ -373,7 +374,9 @@ class FakeBinance(LoopbackFake):
                 return None
             if fault.kind == "status":
                 headers = {}
-                if fault.retry_after is not None:
+                if isinstance(fault.retry_after, str):   # sent as is (an HTTP date, "inf")
+                    headers["Retry-After"] = fault.retry_after
+                elif fault.retry_after is not None:
                     headers["Retry-After"] = f"{fault.retry_after:g}"
                 body = fault.body if fault.body is not None else {
                     "code": -1003 if fault.status in (418, 429) else -1000,

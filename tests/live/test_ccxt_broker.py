@@ -313,14 +313,11 @@ def test_a_hand_placed_order_is_foreign(fresh):
     b.submit(buy("r-s-00000040"))
     fresh.place_by_hand(SYM, "buy", "1", "50", client_id="web_manual_1")
     mine = fresh.place_by_hand(SYM, "buy", "1", "60", client_id="r-s-00000041")
-    ours, foreign = b.reconcile_open_orders("r-")
-    assert [a.client_id for a in ours] == [mine.client_id]
-    assert [a.client_id for a in foreign] == ["web_manual_1"]
+    open_ids = sorted(a.client_id for a in b.open_orders())
+    assert open_ids == sorted([mine.client_id, "web_manual_1"])   # foreign ones listed too
     fresh.place_by_hand(SYM, "sell", "0.1", client_id="web_manual_2")    # a market fill
     owners = {f.client_id for f in b.fills_since(0)[0]}
     assert owners == {"r-s-00000040", "web_manual_2"}
-    with pytest.raises(InvalidParameterError, match="prefix"):
-        b.reconcile_open_orders("")
 
 
 # ---------------------------------------------------------------- auth stops; canary
@@ -425,3 +422,173 @@ def test_a_ready_client_keys_are_redacted_too(fresh, caplog):
     assert b.authenticated
     b.balances()
     assert "X-MBX-APIKEY" in caplog.text and KEY not in caplog.text and KEY not in repr(b)
+
+
+# ---------------------------------------------------------------- a non-Binance venue
+class FakeVenue:
+    """A ccxt-shaped client of a non-Binance venue (OKX-like): the test holds the truth.
+
+    ``fetch_my_trades`` serves trades with ``timestamp >= since`` in (timestamp, id) order,
+    at most ``page`` per call (below ccxt's limit of 1000, like OKX's 100).
+    """
+
+    id = "okx"
+    precisionMode = 4  # ccxt.TICK_SIZE
+    requiredCredentials = {"apiKey": True, "secret": True, "password": True}
+
+    def __init__(self, *, page=100, contract_size=1.0, **credentials):
+        self.options, self.verbose, self.logger = {}, False, None
+        self.last_response_headers = {}
+        self.page, self.trades, self.positions, self.sent = page, [], [], []
+        self.calls: list[tuple] = []
+        self.fail_create = self.fail_fetch = None
+        rules = {"precision": {"amount": 1.0, "price": 0.1},
+                 "limits": {"amount": {"min": 1.0}, "cost": {"min": 5.0}}}
+        self.markets = {
+            "BTC/USDT": {"id": "BTC-USDT", "symbol": "BTC/USDT", "base": "BTC", "quote": "USDT",
+                         "precision": {"amount": 1e-5, "price": 0.1},
+                         "limits": {"amount": {"min": 1e-5}, "cost": {"min": 5.0}}},
+            PERP: {"id": "BTC-USDT-SWAP", "symbol": PERP, "base": "BTC", "quote": "USDT",
+                   "contractSize": contract_size, **rules}}
+        for name, value in credentials.items():
+            setattr(self, name, value)
+
+    def load_time_difference(self):
+        return 0
+
+    def load_markets(self):
+        return self.markets
+
+    def add_trades(self, symbol, n, *, start_id=1, ts=1_000, same_ms_at=()):
+        for k in range(n):
+            tid = start_id + k
+            stamp = ts + (k if k not in same_ms_at else same_ms_at[0])
+            self.trades.append({"id": str(tid), "symbol": symbol, "order": f"o{tid}",
+                                "side": "buy", "amount": 1.0, "price": 100.0,
+                                "timestamp": stamp, "fee": None})
+
+    def fetch_my_trades(self, symbol, since=None, limit=None, params=None):
+        self.calls.append(("fetch_my_trades", symbol, since))
+        rows = sorted((t for t in self.trades if t["symbol"] == symbol
+                       and (since is None or t["timestamp"] >= since)),
+                      key=lambda t: (t["timestamp"], int(t["id"])))
+        return [dict(t) for t in rows[:min(limit or 1000, self.page)]]
+
+    def fetch_order(self, order_id, symbol=None, params=None):
+        self.calls.append(("fetch_order", order_id, params))
+        if self.fail_fetch is not None:
+            raise self.fail_fetch
+        return {"id": order_id, "clientOrderId": f"c-{order_id}", "status": "closed",
+                "filled": 1.0, "info": {}}
+
+    def create_order(self, symbol, type, side, amount, price=None, params=None):  # noqa: A002
+        self.sent.append((symbol, side, amount, dict(params or {})))
+        if self.fail_create is not None:
+            raise self.fail_create
+        return {"id": str(len(self.sent)), "clientOrderId": params["clientOrderId"],
+                "status": "closed", "filled": amount, "info": {}}
+
+    def fetch_positions(self, symbols=None, params=None):
+        return [dict(p) for p in self.positions]
+
+
+def venue_broker(venue, **kw):
+    return CcxtBroker("okx", client=venue, clock=Clock(), sleep=lambda s: None, **kw)
+
+
+def test_non_binance_fills_page_by_time_with_a_small_page_and_lose_nothing():
+    venue = FakeVenue(page=100)
+    # 250 trades; ids 99..102 share one millisecond across the first page boundary
+    venue.add_trades(SYM, 250, same_ms_at=(98, 99, 100, 101))
+    b = venue_broker(venue, symbols=[SYM])
+    fills, cursor = b.fills_since(0)
+    truth = {f"BTC-USDT:{t['id']}" for t in venue.trades}
+    assert sorted(f.trade_id for f in fills) == sorted(truth) and len(fills) == 250
+    pages = [c for c in venue.calls if c[0] == "fetch_my_trades"]
+    assert len(pages) <= 5                                   # bounded: 3 full + the last
+    venue.add_trades(SYM, 3, start_id=1000, ts=9_000)
+    new, _ = b.fills_since(cursor)
+    assert [f.trade_id for f in new] == [f"BTC-USDT:{i}" for i in (1000, 1001, 1002)]
+
+
+def test_positions_use_the_fills_already_fetched_and_refuse_a_partial_history():
+    venue = FakeVenue(page=100)
+    venue.add_trades(SYM, 5)
+    b = venue_broker(venue, symbols=[SYM])
+    fills, _ = b.fills_since(0)
+    venue.add_trades(SYM, 1, start_id=500, ts=5_000)   # lands between the two calls
+    requests = len(venue.calls)
+    assert b.positions() == {SYM: sum(f.size for f in fills)} == {SYM: 5.0}
+    assert len(venue.calls) == requests                 # no re-fetch behind the runner
+    fresh_broker = venue_broker(venue, symbols=[SYM])
+    assert fresh_broker.positions() == {SYM: 6.0}       # never fetched: fetches once
+    long_venue = FakeVenue(page=100)
+    long_venue.add_trades(SYM, 250)
+    from quantlab.live._errors import LiveError
+    with pytest.raises(LiveError, match="max_trade_pages=2"):
+        venue_broker(long_venue, symbols=[SYM], max_trade_pages=2).positions()
+
+
+def test_linear_contract_size_converts_units_to_contracts_and_back():
+    venue = FakeVenue(contract_size=0.01)
+    b = venue_broker(venue, market_type="linear", symbols=[PERP])
+    ack = b.submit(OrderRequest("r-c-00000001", PERP, "buy", 0.5, 100.0))
+    assert venue.sent[0][2] == 50.0                   # 0.5 BTC = 50 contracts of 0.01
+    assert ack.state == "FILLED" and ack.filled == pytest.approx(0.5)
+    # 0.555 BTC = 55.5 contracts: truncated to the 1-contract lot, never up
+    b.submit(OrderRequest("r-c-00000002", PERP, "buy", 0.555, 100.0))
+    assert venue.sent[1][2] == 55.0
+    # 0.02 BTC = 2 contracts (>= min 1) but notional 2 USDT < 5: refused locally...
+    ack = b.submit(OrderRequest("r-c-00000003", PERP, "buy", 0.02, 100.0))
+    assert ack.state == "REJECTED" and "notional" in ack.detail and len(venue.sent) == 2
+    # ...unless reduce-only (Binance futures exempt it from the minimum notional)
+    b.submit(OrderRequest("r-c-00000004", PERP, "sell", 0.02, 100.0, True))
+    assert venue.sent[2][2] == 2.0 and venue.sent[2][3]["reduceOnly"] is True
+    venue.trades.append({"id": "7", "symbol": PERP, "order": "1", "side": "buy",
+                         "amount": 50.0, "price": 100.0, "timestamp": 1, "fee": None})
+    (fill,) = b.fills_since(0)[0]
+    assert fill.size == pytest.approx(0.5) and fill.client_id == "r-c-00000001"
+    # hedge mode: a long and a short row of one symbol are summed, not overwritten
+    venue.positions = [{"symbol": PERP, "contracts": 50.0, "contractSize": 0.01, "side": "long"},
+                       {"symbol": PERP, "contracts": 20.0, "contractSize": 0.01,
+                        "side": "short"}]
+    assert b.positions() == {PERP: pytest.approx(0.3)}
+
+
+def test_an_auth_error_while_resolving_a_lost_submit_is_raised_not_unknown():
+    import ccxt
+
+    venue = FakeVenue()
+    venue.fail_create = ccxt.RequestTimeout("okx POST /api/v5/trade/order timed out")
+    venue.fail_fetch = ccxt.AuthenticationError("okx 50111 Invalid OK-ACCESS-KEY")
+    b = venue_broker(venue, symbols=[SYM])
+    with pytest.raises(VenueAuthError):
+        b.submit(buy("r-a-00000001"))
+    assert len(venue.sent) == 1                          # sent once, never resent
+
+
+def test_an_unknown_symbol_is_not_learned():
+    venue = FakeVenue()
+    b = venue_broker(venue, symbols=[SYM])
+    with pytest.raises(InvalidParameterError, match="DOGE/USDT"):
+        b.submit(buy("r-u-00000001", symbol="DOGE/USDT"))
+    b.fills_since(0)
+    assert {c[1] for c in venue.calls if c[0] == "fetch_my_trades"} == {SYM}
+    assert "DOGE" not in repr(b)
+
+
+def test_every_credential_of_a_ready_client_is_redacted(caplog):
+    caplog.set_level(logging.DEBUG, logger="ccxt")
+    venue = FakeVenue(apiKey="CANARY-K-1", secret="CANARY-S-2", password="CANARY-PASS-3",
+                      uid="CANARY-UID-4", privateKey="CANARY-PK-5")
+    b = venue_broker(venue, symbols=[SYM])
+    b.client.logger.debug("headers %s", {"OK-ACCESS-KEY": "CANARY-K-1",
+                                         "OK-ACCESS-PASSPHRASE": "CANARY-PASS-3",
+                                         "uid": "CANARY-UID-4", "pk": "CANARY-PK-5"})
+    assert "OK-ACCESS-PASSPHRASE" in caplog.text and "CANARY" not in caplog.text
+
+
+def test_from_config_with_one_env_key_missing_names_the_missing_key():
+    with pytest.raises(InvalidParameterError, match="`secret_env` of CcxtBroker.from_config"):
+        CcxtBroker.from_config({"exchange": "binance", "api_key_env": "K"},
+                               environ={"K": "key"})

@@ -383,3 +383,61 @@ def test_the_runner_journals_each_closed_bar_once_and_decides_only_on_fresh_ones
     assert len(stale) == int((truth.index + pd.Timedelta(hours=1)
                               < ts("2024-03-01 08:30")).sum()) == 18
     assert set(bars.loc[bars["time"].isin(stale["bar_time"]), "status"]) == {"hold"}
+
+
+# ---- review fixes: clock offset, shared retry policy -------------------------------------
+def test_the_clock_offset_times_only_the_successful_fetch_time_attempt():
+    with fake_binance(symbols=(BTC,), now="2024-03-01 10:30") as (server, client):
+        server.inject("status", status=500, path="/api/v3/time")
+        ft = FakeTime(server)
+        feed = make_feed(server, client, ft, backoff_seconds=4.0, poll_seconds=30)
+        offset = feed.sync_clock()
+        fired = server.faults[0].fired
+    assert fired == 1 and ft.sleeps and ft.sleeps[0] > 0.5   # a retry with a real backoff
+    # the feed's clock *is* the exchange clock: the true offset is exactly zero
+    assert offset == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_slow_clock_sync_keeps_the_previous_offset_and_alerts():
+    with fake_binance(symbols=(BTC,), now="2024-03-01 10:30") as (server, client):
+        ft = FakeTime(server)
+        feed = make_feed(server, client, ft, settle_seconds=2)
+        assert feed.sync_clock() == pytest.approx(0.0, abs=1e-9)
+        original = server.routes[("GET", "/api/v3/time")]
+
+        def slow(request):  # the answer takes 6 s of exchange time to come back
+            server.set_now(server.now_ms() + 6000)
+            return original(request)
+
+        server.route("GET", "/api/v3/time", slow)
+        assert feed.sync_clock() == pytest.approx(0.0, abs=1e-9)
+        gap = (feed.now() - pd.Timestamp(server.now_ms(), unit="ms", tz="UTC")).total_seconds()
+    assert gap == pytest.approx(0.0, abs=1e-3)      # not 3 s ahead of the exchange
+    (alert,) = feed.drain_alerts()
+    assert alert.kind == "feed_error" and "previous offset" in alert.message
+
+
+def test_a_418_without_retry_after_blocks_requests_for_the_default_ban():
+    with fake_binance(symbols=(BTC,), now="2024-03-01 10:30") as (server, client):
+        server.inject("status", status=418, skip=1)   # poll 2
+        ft = FakeTime(server)
+        feed = make_feed(server, client, ft, history=2, poll_seconds=10, max_polls=4)
+        list(feed.bars())
+        klines = [r.time_ms for r in server.requests_to(KLINES)]
+        banned_at = klines[1]
+    later = [t for t in klines if t > banned_at]
+    assert klines.count(banned_at) == 1                   # not retried at once
+    assert later and min(later) >= banned_at + 120_000    # the 120 s default ban
+
+
+def test_an_http_date_retry_after_is_honoured():
+    from email.utils import formatdate
+
+    with fake_binance(symbols=(BTC,), now="2024-03-01 10:30") as (server, client):
+        server.inject("status", status=429, retry_after=formatdate(time.time() + 30,
+                                                                  usegmt=True))
+        ft = FakeTime(server)
+        feed = make_feed(server, client, ft, poll_seconds=60, max_polls=1)
+        bars = list(feed.bars())
+    assert any(28.0 <= s <= 31.0 for s in ft.sleeps), ft.sleeps   # the date, not a backoff
+    assert len(bars) == 3

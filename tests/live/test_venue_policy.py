@@ -18,12 +18,14 @@ from quantlab.errors import ExchangeError
 from quantlab.live._errors import LiveError
 from quantlab.live.runner import is_fatal
 from quantlab.live.venue_policy import (
+    MAX_BAN_S,
     Backoff,
     OutcomeUnknown,
     Policy,
     RequestGate,
     VenueAuthError,
     VenueBannedError,
+    VenueBugError,
     VenueCaller,
     VenueRejectedError,
     VenueUnavailableError,
@@ -31,6 +33,7 @@ from quantlab.live.venue_policy import (
     exchange_code,
     http_status,
     retry_after_seconds,
+    rewrite_urls,
 )
 
 
@@ -89,7 +92,8 @@ def test_rate_limit_exceeded_is_not_ddos_protection_in_this_ccxt():
     (ccxt.InvalidNonce('binance {"code":-1021}'), Policy.RESYNC, Policy.RESYNC),
     (ccxt.BadRequest('binance {"code":-1021,"msg":"Timestamp"}'), Policy.RESYNC,
      Policy.RESYNC),
-    (ValueError("a bug"), Policy.STOP, Policy.UNKNOWN),
+    (ValueError("a bug"), Policy.BUG, Policy.UNKNOWN),
+    (KeyError("price"), Policy.BUG, Policy.UNKNOWN),
 ])
 def test_classify_table(exc, before, after):
     assert classify(exc, sent=False) is before
@@ -230,3 +234,63 @@ def test_futures_codes_reject_even_as_a_plain_exchange_error():
     assert classify(exc, sent=True) is Policy.REJECT
     exc = ccxt.ExchangeError('binanceusdm {"code":-2019,"msg":"Margin is insufficient."}')
     assert classify(exc, sent=True) is Policy.REJECT
+
+
+# ---------------------------------------------------------------- review fixes
+def test_a_non_ccxt_exception_is_a_fatal_bug_not_a_credentials_error():
+    clock = FakeClock()
+    fn, calls = _failing(KeyError("price"), KeyError("price"))
+    with pytest.raises(VenueBugError) as info:
+        _caller(clock).call("fetch_my_trades(BTC/USDT)", fn)
+    err = info.value
+    assert len(calls) == 1 and clock.slept == []             # never retried
+    assert not isinstance(err, VenueAuthError) and is_fatal(err)
+    assert "unexpected KeyError inside a ccxt call (a bug, not credentials)" in str(err)
+    assert "API key" not in str(err)
+    # after a send the order may exist: still UNKNOWN (query, never resend)
+    fn, _ = _failing(KeyError("price"))
+    with pytest.raises(OutcomeUnknown):
+        _caller(clock).call("create_order(a)", fn, sent=True)
+
+
+@pytest.mark.parametrize("value", ["inf", "Infinity", "nan", "-inf"])
+def test_a_non_finite_retry_after_is_ignored(value):
+    assert retry_after_seconds({"Retry-After": value}) is None
+    clock = FakeClock()
+    caller = _caller(clock, headers=lambda: {"Retry-After": value})
+    fn, _ = _failing(ccxt.DDoSProtection("binance 418 I'm a teapot {}"))
+    with pytest.raises(VenueBannedError):
+        caller.call("fetch_balance", fn)
+    assert caller.gate.remaining() == caller.ban_default_s    # the default, not forever
+
+
+def test_a_huge_retry_after_is_capped_at_the_longest_ban():
+    assert MAX_BAN_S == 3 * 24 * 3600.0
+    assert retry_after_seconds({"Retry-After": "1e12"}) == MAX_BAN_S
+    far = format_datetime(datetime(2999, 1, 1, tzinfo=UTC), usegmt=True)
+    assert retry_after_seconds({"Retry-After": far}) == MAX_BAN_S
+    clock = FakeClock()
+    caller = _caller(clock, headers=lambda: {"Retry-After": "1e300"})
+    fn, calls = _failing(ccxt.DDoSProtection("binance 418 I'm a teapot {}"))
+    with pytest.raises(VenueBannedError):
+        caller.call("fetch_balance", fn)
+    assert caller.gate.remaining() == MAX_BAN_S
+    clock.now += MAX_BAN_S
+    assert caller.call("fetch_balance", fn) == "ok" and len(calls) == 2
+    gate = RequestGate(clock=clock)
+    gate.block(float("inf"), "x")
+    assert gate.remaining() == MAX_BAN_S
+
+
+def test_rewrite_urls_keeps_paths_and_ignores_environment_proxies():
+    client = ccxt.binance()
+    client.session.trust_env = True
+    old = client.urls["api"]["private"]
+    rewrite_urls(client, "http://127.0.0.1:9/", caller="T")
+    assert client.urls["api"]["private"] == "http://127.0.0.1:9" + old.split(".com", 1)[1]
+    assert client.session.trust_env is False
+    rewrite_urls(client, {"public": "http://127.0.0.1:8/x"}, caller="T")
+    assert client.urls["api"]["public"] == "http://127.0.0.1:8/x"
+    from quantlab.errors import InvalidParameterError
+    with pytest.raises(InvalidParameterError, match="`urls` of T"):
+        rewrite_urls(client, "ftp://x", caller="T")
