@@ -14,13 +14,18 @@ Design decisions
   logged, not raised.
 * **Off the runner's thread by default.** With ``background=True`` (default) ``send`` puts
   the alert on a bounded queue and returns at once; one daemon thread delivers. A full queue
-  drops the alert (counted as ``dropped``). :meth:`flush` and :meth:`close` wait, bounded.
+  drops the alert (counted as ``dropped``), except a ``halt``: it evicts the oldest queued
+  non-halt alert, or waits up to :data:`HALT_ENQUEUE_S` for room. :meth:`flush` and
+  :meth:`close` wait, bounded; an alert a racing ``send`` queued behind ``close``'s stop
+  sentinel is still delivered.
   ``background=False`` delivers inline (scripts, tests); each sink's own ``timeout_s``
   then bounds the wait.
 * **Deduplicated and rate-limited.** An alert identical to one sent less than
   ``min_interval_s`` ago (same kind and text) is suppressed and counted; the next one that
   goes out says how many were suppressed. Beyond ``max_per_minute`` distinct alerts in 60 s
-  the rest are suppressed too, except ``halt`` alerts, which are never rate-limited.
+  the rest are suppressed too. ``halt`` alerts are never deduplicated nor rate-limited. An
+  alert is remembered for deduplication only once it was queued (or delivered inline): a
+  dropped alert sent again is not suppressed as a duplicate.
 * **Secrets stay secret.** The Telegram token is part of the URL path and the SMTP password
   is sent at login; both are :class:`~quantlab.live.secrets.Secret`. A sink's failure is
   re-raised as :class:`AlertDeliveryError` whose text has every secret value replaced by
@@ -29,6 +34,11 @@ Design decisions
   a config file names variables (``token_env``), never holds values.
 * **Only http(s) URLs** (urllib would also open ``file://``), and no SMTP password over a
   cleartext connection to a non-loopback host (``starttls=True`` is required).
+* **Redirects are refused.** urllib would re-send a POST answered by 302/303 as a body-less
+  GET (counted delivered) and forward the ``Authorization`` header to the new host; any
+  3xx answer is an :class:`AlertDeliveryError` instead.
+* **A webhook URL can be the credential** (Slack, Discord): ``url_env`` reads it from the
+  environment as a :class:`Secret`; reprs show only ``scheme://host``.
 
 Wiring into the runner (a few lines): every alert the runner journals goes out, its
 journal kind mapped to a router kind by :data:`JOURNAL_KINDS` (``bad_bar`` -> ``data``,
@@ -92,6 +102,8 @@ JOURNAL_KINDS: Mapping[str, str] = MappingProxyType({
     "fail_closed": "error", "fatal": "error", "error": "error"})
 log = logging.getLogger("quantlab.live.alerts")
 _TELEGRAM_MAX = 4096
+#: Seconds a halt alert waits for room in a full queue (after evicting a non-halt alert).
+HALT_ENQUEUE_S = 2.0
 _DEDUPE_MAX = 1024
 
 
@@ -161,18 +173,44 @@ def _check_timeout(value: Any, caller: str) -> float:
     return check_float("timeout_s", value, caller=caller, minimum=0.0, exclusive_minimum=True)
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: urllib would re-send a 302/303 as a GET without the alert and
+    forward the ``Authorization`` header to whatever host the answer names."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> None:
+        return None  # urllib then raises HTTPError with the 3xx code
+
+
 def _post_json(url: str, body: dict[str, Any], headers: Mapping[str, str],
                timeout_s: float) -> None:
-    """POST ``body`` as JSON; raise on a non-2xx answer (the body's start in the message)."""
+    """POST ``body`` as JSON; raise on a non-2xx answer (the body's start in the message).
+
+    A 3xx answer is a failure too (redirects are never followed).
+    """
     data = json.dumps(body).encode("utf-8")
     request = urllib.request.Request(url, data=data, method="POST",
                                      headers={"Content-Type": "application/json", **headers})
+    opener = urllib.request.build_opener(_RefuseRedirects)
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        with opener.open(request, timeout=timeout_s) as response:
             response.read(65536)
     except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            raise AlertDeliveryError(
+                f"HTTP {exc.code} {exc.reason}: the alert endpoint answered with a redirect, "
+                "which is refused (the alert and its headers are never re-sent elsewhere); "
+                "configure the final URL.") from None
         detail = exc.read(300).decode("utf-8", "replace") if exc.fp is not None else ""
         raise AlertDeliveryError(f"HTTP {exc.code} {exc.reason}: {detail}".strip()) from None
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: what a repr may show (never a path or query)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
 class WebhookSink:
@@ -180,30 +218,65 @@ class WebhookSink:
 
     Parameters
     ----------
-    url : str - an http(s) URL (Slack and Mattermost incoming webhooks read ``text``).
+    url : str or Secret - an http(s) URL (Slack and Mattermost incoming webhooks read
+        ``text``). Pass a :class:`Secret` when the URL itself is the credential (Slack,
+        Discord): it is then redacted from every error like any other secret.
     headers : dict, optional - extra headers; a value may be a :class:`Secret` (e.g. an
         ``Authorization`` token), revealed only when sending.
     timeout_s : float, default 5.0 - per request.
     name : str, default "webhook"
+
+    Notes
+    -----
+    Redirects are refused (a 3xx answer is a delivery failure): following one would re-send
+    the ``Authorization`` header to another host and, for 302/303, drop the alert's body.
+    The ``repr`` shows only the URL's scheme and host.
     """
 
-    def __init__(self, url: str, *, headers: Mapping[str, str | Secret] | None = None,
+    def __init__(self, url: str | Secret, *, headers: Mapping[str, str | Secret] | None = None,
                  timeout_s: float = 5.0, name: str = "webhook") -> None:
-        self.url = _check_url("url", url, "WebhookSink")
+        if isinstance(url, Secret):
+            try:
+                checked = _check_url("url", url.reveal(), "WebhookSink")
+            except InvalidParameterError:  # the message would show the secret URL
+                raise InvalidParameterError(message(
+                    "url", "WebhookSink", "an http:// or https:// URL", f"<hidden {url!r}>",
+                    f"Set {url.name or 'the variable'} to the full https:// URL.")) from None
+            self._url: str | Secret = Secret(checked, name=url.name)
+        else:
+            self._url = _check_url("url", url, "WebhookSink")
         self.headers = dict(headers or {})
         self.timeout_s = _check_timeout(timeout_s, "WebhookSink")
         self.name = name
 
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]`` of the URL (safe to show)."""
+        return _origin(_reveal(self._url))
+
     def secrets(self) -> list[Secret]:
-        return [v for v in self.headers.values() if isinstance(v, Secret)]
+        out = [v for v in self.headers.values() if isinstance(v, Secret)]
+        if isinstance(self._url, Secret):
+            parts = urlsplit(self._url.reveal())
+            tail = parts.path + (f"?{parts.query}" if parts.query else "")
+            out.append(self._url)
+            if len(tail) > 1:  # an error may quote only the path (Slack's token is in it)
+                out.append(Secret(tail, name=self._url.name))
+        return out
 
     def deliver(self, alert: Alert) -> None:
-        headers = {k: v.reveal() if isinstance(v, Secret) else str(v)
-                   for k, v in self.headers.items()}
-        _post_json(self.url, alert.to_dict(), headers, self.timeout_s)
+        headers = {k: _reveal(v) for k, v in self.headers.items()}
+        try:
+            _post_json(_reveal(self._url), alert.to_dict(), headers, self.timeout_s)
+        except Exception as exc:  # the URL or a header may be a secret: redact, no chain
+            raise AlertDeliveryError(redact(_describe(exc), self.secrets())) from None
 
     def __repr__(self) -> str:
-        return f"WebhookSink({self.url!r}, name={self.name!r})"
+        return f"WebhookSink({self.origin!r}, name={self.name!r})"
+
+
+def _reveal(value: str | Secret) -> str:
+    return value.reveal() if isinstance(value, Secret) else str(value)
 
 
 class TelegramSink:
@@ -351,7 +424,7 @@ class AlertRouter:
     sinks : list of sinks - :class:`WebhookSink`, :class:`TelegramSink`, :class:`EmailSink`
         or anything with ``name``, ``secrets()`` and ``deliver(alert)``.
     min_interval_s : float, default 300.0 - an identical alert (kind and text) within this
-        interval is suppressed.
+        interval is suppressed (never a ``halt``).
     kinds : list of str, optional - route only these kinds (default: every kind).
     max_per_minute : int, default 30 - distinct alerts per 60 s beyond which the rest are
         suppressed (``halt`` alerts are exempt).
@@ -369,10 +442,12 @@ class AlertRouter:
     ...     def secrets(self): return []
     ...     def deliver(self, alert): seen.append((alert.kind, alert.text))
     >>> router = AlertRouter([ListSink()], background=False, clock=lambda: 0.0)
-    >>> router.send("halt", "HALTED by cli"), router.send("halt", "HALTED by cli")
+    >>> router.send("data", "stale data"), router.send("data", "stale data")
     (True, False)
+    >>> router.send("halt", "HALTED by cli"), router.send("halt", "HALTED by cli")
+    (True, True)
     >>> seen, router.stats["suppressed"]
-    ([('halt', 'HALTED by cli')], 1)
+    ([('data', 'stale data'), ('halt', 'HALTED by cli'), ('halt', 'HALTED by cli')], 1)
     """
 
     def __init__(self, sinks: Iterable[AlertSink], *, min_interval_s: float = 300.0,
@@ -423,7 +498,8 @@ class AlertRouter:
         config : mapping - ``{"sinks": [...], "min_interval_s": 300, "kinds": [...],
             "max_per_minute": 30, "background": True}``; each sink is one of::
 
-                {"type": "webhook", "url": ..., "headers_env": {"Authorization": "ENV"},
+                {"type": "webhook", "url": ... (or "url_env": "SLACK_HOOK_URL" when the
+                 URL is the credential), "headers_env": {"Authorization": "ENV"},
                  "headers": {...}, "timeout_s": 5, "name": ...}
                 {"type": "telegram", "token_env": "TELEGRAM_TOKEN", "chat_id": ...,
                  "base_url": ..., "timeout_s": 5, "name": ...}
@@ -467,10 +543,15 @@ class AlertRouter:
                                          float(self.clock()), dict(fields)))
             if admitted is None:
                 return False
-            if self._queue is None:
+            q = self._queue  # read once: close() may set it to None meanwhile
+            if q is None:
+                self._commit(admitted)
                 self._deliver(admitted)
                 return True
-            return self._enqueue(self._queue, admitted)
+            if not self._enqueue(q, admitted):
+                return False  # not remembered: the same alert sent again is not a duplicate
+            self._commit(admitted)
+            return True
         except Exception as exc:  # never raise into the runner
             log.error("alert %r not routed: %s", kind, self._redact(f"{type(exc).__name__}: "
                                                                     f"{exc}"))
@@ -489,11 +570,17 @@ class AlertRouter:
         return self.send(JOURNAL_KINDS.get(str(kind), "error"), text, **fields)
 
     def _admit(self, alert: Alert) -> Alert | None:
-        """Filter by kind, deduplicate, rate-limit; annotate a repeat with its count."""
+        """Filter by kind, deduplicate, rate-limit; annotate a repeat with its count.
+
+        Nothing is remembered here (see :meth:`_commit`): an alert that is then dropped is
+        not counted as sent. ``halt`` alerts are never deduplicated nor rate-limited.
+        """
         with self._lock:
             if self.kinds is not None and alert.kind not in self.kinds:
                 self._stats["filtered"] += 1
                 return None
+            if alert.kind == "halt":
+                return alert
             key, now = (alert.kind, alert.text), alert.time
             last, repeats = self._last.get(key, (None, 0))
             if last is not None and now - last < self.min_interval_s:
@@ -502,17 +589,22 @@ class AlertRouter:
                 return None
             while self._recent and now - self._recent[0] >= 60.0:
                 self._recent.popleft()
-            if alert.kind != "halt" and len(self._recent) >= self.max_per_minute:
+            if len(self._recent) >= self.max_per_minute:
                 self._stats["suppressed"] += 1
                 return None
-            self._recent.append(now)
-            self._remember(key, now)
-            if repeats:
-                alert = replace(alert, fields={**alert.fields, "suppressed_repeats": repeats})
+        if repeats:
+            alert = replace(alert, fields={**alert.fields, "suppressed_repeats": repeats})
+        return alert
+
+    def _commit(self, alert: Alert) -> None:
+        """Count an alert accepted for delivery (after it was queued or before inline)."""
+        with self._lock:
+            if alert.kind != "halt":
+                self._recent.append(alert.time)
+                self._remember((alert.kind, alert.text), alert.time)
             self._stats["routed"] += 1
         if self.metrics is not None:
             self.metrics.observe_alert(alert.kind)
-        return alert
 
     def _remember(self, key: tuple[str, str], now: float) -> None:
         self._last[key] = (now, 0)
@@ -521,30 +613,68 @@ class AlertRouter:
                 del self._last[old]
 
     def _enqueue(self, q: queue.Queue[Alert | None], alert: Alert) -> bool:
+        """Queue ``alert``; a full queue drops it, except a halt, which evicts the oldest
+        queued non-halt alert or waits up to :data:`HALT_ENQUEUE_S` for room."""
         with self._lock:
             self._pending += 1
         try:
             q.put_nowait(alert)
+            return True
         except queue.Full:
-            with self._idle:
-                self._pending -= 1
-                self._stats["dropped"] += 1
-                self._idle.notify_all()
-            log.error("alert queue full (%d): %s alert dropped", q.maxsize, alert.kind)
-            return False
-        return True
+            pass
+        if alert.kind == "halt":
+            evicted = self._evict(q)
+            if evicted is not None:
+                self._dropped(q, evicted)
+            try:
+                q.put(alert, timeout=HALT_ENQUEUE_S)
+                return True
+            except queue.Full:
+                pass
+        self._dropped(q, alert)
+        return False
+
+    def _evict(self, q: queue.Queue[Alert | None]) -> Alert | None:
+        """Remove the oldest queued non-halt alert (None when all queued are halts)."""
+        with q.mutex:
+            for item in q.queue:
+                if item is not None and item.kind != "halt":
+                    q.queue.remove(item)
+                    q.not_full.notify()
+                    return item
+        return None
+
+    def _dropped(self, q: queue.Queue[Alert | None], alert: Alert) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._stats["dropped"] += 1
+            self._idle.notify_all()
+        log.error("alert queue full (%d): %s alert dropped", q.maxsize, alert.kind)
 
     def _work(self, q: queue.Queue[Alert | None]) -> None:
         while True:
             alert = q.get()
-            if alert is None:
+            if alert is None:  # close(): deliver what a racing send() put after the sentinel
+                self._drain(q)
                 return
+            self._deliver_one(alert)
+
+    def _drain(self, q: queue.Queue[Alert | None]) -> None:
+        for _ in range(q.maxsize + 1):  # bounded: send() no longer queues after close()
             try:
-                self._deliver(alert)
-            finally:
-                with self._idle:
-                    self._pending -= 1
-                    self._idle.notify_all()
+                alert = q.get_nowait()
+            except queue.Empty:
+                return
+            if alert is not None:
+                self._deliver_one(alert)
+
+    def _deliver_one(self, alert: Alert) -> None:
+        try:
+            self._deliver(alert)
+        finally:
+            with self._idle:
+                self._pending -= 1
+                self._idle.notify_all()
 
     def _deliver(self, alert: Alert) -> None:
         for sink in self.sinks:
@@ -598,8 +728,9 @@ class AlertRouter:
         Returns False if the queue did not drain in time.
         """
         done = self.flush(timeout_s)
-        q, worker = self._queue, self._worker
-        self._queue, self._worker = None, None
+        with self._lock:
+            q, worker = self._queue, self._worker
+            self._queue, self._worker = None, None
         if q is not None and worker is not None:
             try:
                 q.put(None, timeout=1.0)
@@ -608,12 +739,12 @@ class AlertRouter:
             worker.join(max(1.0, timeout_s / 10))
         return done
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # each sink's repr shows no secret (a webhook: its origin)
         return f"AlertRouter(sinks={self.sinks!r}, kinds={sorted(self.kinds or [])!r})"
 
 
 _SINK_OPTIONS: dict[str, tuple[str, ...]] = {
-    "webhook": ("type", "url", "headers", "headers_env", "timeout_s", "name"),
+    "webhook": ("type", "url", "url_env", "headers", "headers_env", "timeout_s", "name"),
     "telegram": ("type", "token_env", "chat_id", "base_url", "timeout_s", "name"),
     "email": ("type", "host", "port", "sender", "recipients", "username", "password_env",
               "starttls", "timeout_s", "name"),
@@ -641,20 +772,33 @@ def _sink_from_config(spec: Any, environ: dict[str, str] | None) -> AlertSink:
                                     f"`{unknown[0]}`. {hint}")
     options.pop("type")
     if kind == "webhook":
-        headers: dict[str, str | Secret] = dict(options.pop("headers", None) or {})
-        for header, var in dict(options.pop("headers_env", None) or {}).items():
-            headers[header] = _env_secret(var, environ)
-        return WebhookSink(headers=headers, **options)
+        return _webhook_from_config(options, environ)
     if kind == "telegram":
         token = _env_secret(options.pop("token_env", None), environ)
         return TelegramSink(token, **options)
     var = options.pop("password_env", None)
-    password = None if var is None else _env_secret(var, environ)
+    password = None if var is None else _env_secret(var, environ, "password_env")
     return EmailSink(password=password, **options)
 
 
-def _env_secret(name: Any, environ: dict[str, str] | None) -> Secret:
+def _webhook_from_config(options: dict[str, Any], environ: dict[str, str] | None) -> AlertSink:
+    caller = "AlertRouter.from_config"
+    headers: dict[str, str | Secret] = dict(options.pop("headers", None) or {})
+    for header, var in dict(options.pop("headers_env", None) or {}).items():
+        headers[header] = _env_secret(var, environ, "headers_env")
+    url_env = options.pop("url_env", None)
+    if (url_env is None) == ("url" not in options):
+        raise InvalidParameterError(
+            f"{caller}(): the webhook sink needs exactly one of `url` and `url_env`; got "
+            f"{'both' if url_env is not None else 'neither'}. Write `url_env: VARIABLE_NAME` "
+            "when the URL is itself the credential (Slack, Discord), else `url: https://...`.")
+    url = options.pop("url") if url_env is None else _env_secret(url_env, environ, "url_env")
+    return WebhookSink(url, headers=headers, **options)
+
+
+def _env_secret(name: Any, environ: dict[str, str] | None,
+                option: str = "token_env") -> Secret:
     if not isinstance(name, str) or not name:
-        raise InvalidParameterError(message("token_env", "AlertRouter.from_config",
+        raise InvalidParameterError(message(option, "AlertRouter.from_config",
                                             "the name of an environment variable", name))
     return cast(Secret, secret_from_env(name, environ=environ))  # required: never None

@@ -7,7 +7,9 @@ Endpoints (JSON unless said otherwise)::
     GET  /api/status       state, latch, last bar, lag, equity, cash, PnL, bars, orders
     GET  /api/positions    the positions at the last completed bar, with its close price
     GET  /api/orders       recent intents with their order state (``limit``, 1..1000)
-    GET  /api/pnl          the equity curve, realized / unrealized PnL and fees
+    GET  /api/pnl          the equity curve (``points``, 2..20000, default 2000: evenly
+                           downsampled, the last point exact), realized / unrealized PnL
+                           and fees
     GET  /api/alerts       recent alerts, newest first (``limit``, 1..1000)
     POST /api/halt         {"reason": "..."}: latch a halt, exactly like ``quantlab live halt``
     POST /api/resume       {"reason": "..."}: clear it, exactly like ``quantlab live resume``
@@ -17,8 +19,9 @@ Design decisions a demanding user will want to know:
 * **The journal is the only source.** The API never talks to the runner process: every GET
   opens the journal read-only (SQLite URI ``mode=ro``) for the length of the request, so it
   holds no lock while idle and never blocks the runner's writes. A halt opens it writable
-  for two short transactions (the ``halts`` row with ``source="api"`` and an ``alerts`` row,
-  as the CLI does); the running runner's guard re-reads the latch when SQLite's
+  for one short transaction (:meth:`Journal.latch`: the ``halts`` row with ``source="api"``
+  and its ``alerts`` row together, as the CLI does); the running runner's guard re-reads
+  the latch when SQLite's
   ``data_version`` changes, i.e. at its next bar. A halt is therefore *latched* at once and
   *acted on* at the next bar; while it holds only exits go out (RELIABILITY.md behaviour 11).
 * **Authentication**: ``Authorization: Bearer <token>`` on every ``/api`` route, compared in
@@ -28,7 +31,10 @@ Design decisions a demanding user will want to know:
   accepted in the header only (never in a query string, which access logs would show),
   never logged and never echoed. Bearer tokens are not sent automatically by browsers, so
   the POST routes need no CSRF token; no CORS header is set (same origin only).
-  ``token=None`` disables authentication, which :func:`serve` allows on loopback only.
+  ``token=None`` disables authentication, which :func:`serve` allows on loopback only; the
+  app then also checks the ``Host`` header (starlette's ``TrustedHostMiddleware``: only
+  127.0.0.1, localhost and ::1, any port, else 400), so a web page that rebinds its own DNS
+  name to 127.0.0.1 cannot reach the API from the operator's browser.
 * **Rate limit**: one token bucket per client address, held by the app instance (no module
   state): ``rate_limit=(n, seconds)`` allows bursts of ``n`` requests refilled at
   ``n / seconds`` per second; beyond it 429 with ``Retry-After`` (whole seconds). It runs
@@ -36,14 +42,21 @@ Design decisions a demanding user will want to know:
   TCP peer: uvicorn's proxy-header trust is turned off, so ``X-Forwarded-For`` cannot be
   used to dodge the limit (behind a reverse proxy every client shares the proxy's bucket).
   At most 10 000 addresses are tracked; the least recently seen is forgotten first.
+  ``POST /api/halt`` with a valid token (or with none configured) is exempt: the page's
+  polling must never starve the kill switch. A halt with a wrong token still spends the
+  bucket, so guessing stays throttled.
 * **Errors**: bad input -> 422 with one house-style message (``detail``) naming the field,
   the constraint, the value and the fix; a missing or refused journal -> 503 with the
-  journal's own message (e.g. before the runner created it).
+  journal's own message (e.g. before the runner created it); a locked journal -> 503 "busy"
+  with ``Retry-After: 1``; any other SQLite error -> 503 with its own text.
+* **Numbers**: a non-finite number (a rejected bar's NaN close is journaled as it came) is
+  sent as ``null``: strict JSON has no NaN.
 * **The page** is one self-contained HTML file (no CDN, no build step): the equity curve is
   inline SVG drawn from ``/api/pnl``; tables are filled with ``textContent`` (journal text is
   never parsed as HTML); the page may not be framed (``frame-ancestors 'none'``), so the Halt
   button cannot be click-jacked. It refreshes every 5 s with 4 requests (48 a minute, under
-  the default 60) and waits out ``Retry-After`` on a 429.
+  the default 60) and waits out ``Retry-After`` on a 429; a failed halt says "Halt NOT
+  sent - press again".
 """
 
 from __future__ import annotations
@@ -67,6 +80,7 @@ try:
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse
     from pydantic import BaseModel, ConfigDict, Field
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
     from uvicorn.config import LOGGING_CONFIG
 except ImportError as _exc:  # pragma: no cover - the optional extra is missing
     raise ImportError(f"quantlab.live.api needs fastapi and uvicorn ({_exc}); install them "
@@ -85,11 +99,16 @@ __all__ = ["create_app", "serve", "start_in_thread", "ApiServer", "TokenBuckets"
 TOKEN_ENV = "QUANTLAB_API_TOKEN"
 DEFAULT_PORT = 8765
 _MAX_LIMIT = 1000
+_DEFAULT_POINTS = 2000
+_MAX_POINTS = 20_000
+#: The Host header values accepted when no token is set (compared without the port).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 _MAX_REASON = 500
 _MAX_CLIENTS = 10_000
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 _CONSTRAINTS = {"limit": f"an integer between 1 and {_MAX_LIMIT}",
-                "reason": f"a non-empty string of at most {_MAX_REASON} characters"}
+                "reason": f"a non-empty string of at most {_MAX_REASON} characters",
+                "points": f"an integer between 2 and {_MAX_POINTS}"}
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -175,10 +194,25 @@ def _positions(path: Path) -> dict[str, Any]:
         return {"bar_seq": None, "time": None, "positions": []}
     held = json.loads(row[2])
     closes = json.loads(row[3])["close"] if row[3] else [None] * len(held)
-    rows = [{"symbol": sym, "quantity": qty, "price": price,
-             "value": None if price is None else qty * price}
+    rows = [{"symbol": sym, "quantity": _finite(qty), "price": _finite(price),
+             "value": None if price is None else _finite(qty * price)}
             for (sym, qty), price in zip(held.items(), closes, strict=True)]
     return {"bar_seq": int(row[0]), "time": row[1], "positions": rows}
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a float, or None when missing or not finite (strict JSON has no NaN)."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _downsample(n: int, points: int) -> list[int]:
+    """``points`` indices of ``range(n)`` evenly spread, the first and the last included."""
+    if n <= points:
+        return list(range(n))
+    return [round(i * (n - 1) / (points - 1)) for i in range(points)]
 
 
 _ORDERS_SQL = """
@@ -223,7 +257,7 @@ def _average_cost(fills: list[tuple[str, str, float, float, float]],
     return {"realized": realized, "unrealized": unrealized, "fees": fees}
 
 
-def _pnl(path: Path) -> dict[str, Any]:
+def _pnl(path: Path, points: int = _DEFAULT_POINTS) -> dict[str, Any]:
     with _reader(path) as j:
         curve = j.conn.execute("SELECT time, equity, cash FROM decisions ORDER BY bar_seq"
                                ).fetchall()
@@ -239,11 +273,14 @@ def _pnl(path: Path) -> dict[str, Any]:
     if config is not None:
         execution = json.loads(config[0]).get("backtest", {}).get("execution", {})
         init_cash = float(execution.get("init_cash", 100_000.0))
-    equity = [float(r[1]) for r in curve]
-    return {"times": [r[0] for r in curve], "equity": equity, "cash": [float(r[2]) for r in curve],
+    last_equity = _finite(curve[-1][1]) if curve else None
+    keep = [curve[i] for i in _downsample(len(curve), points)]
+    pnl = {k: _finite(v) for k, v in _average_cost(fills, closes).items()}
+    return {"times": [r[0] for r in keep], "equity": [_finite(r[1]) for r in keep],
+            "cash": [_finite(r[2]) for r in keep], "total_points": len(curve),
             "init_cash": init_cash,
-            "pnl": None if not equity or init_cash is None else equity[-1] - init_cash,
-            **_average_cost(fills, closes)}
+            "pnl": None if last_equity is None or init_cash is None else
+            _finite(last_equity - init_cash), **pnl}
 
 
 def _alerts(path: Path, limit: int) -> dict[str, Any]:
@@ -263,8 +300,7 @@ def _halt(path: Path, reason: str) -> dict[str, Any]:
     """What ``quantlab live halt`` does, with ``source="api"``."""
     j = Journal(path, mode=journal_mode(path))  # journal_mode: refuses a missing journal
     try:
-        j.halt(reason, source="api")
-        j.alert("halt", f"HALTED by api: {reason}")
+        j.latch(reason, source="api")  # the halt and its alert in one transaction
         latched = j.latched()
     finally:
         j.close(checkpoint=False)  # the runner owns checkpoints
@@ -344,8 +380,13 @@ def _install_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     async def busy(request: Any, exc: Exception) -> Any:
-        return JSONResponse({"detail": f"the journal is busy ({exc}); retry in a moment."},
-                            status_code=503, headers={"Retry-After": "1"})
+        text = str(exc)
+        if "locked" in text.lower() or "busy" in text.lower():
+            return JSONResponse({"detail": f"the journal is busy ({text}); retry in a "
+                                           "moment."},
+                                status_code=503, headers={"Retry-After": "1"})
+        return JSONResponse({"detail": f"the journal could not be read or written: {text}"},
+                            status_code=503)
 
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(InvalidParameterError, invalid)
@@ -354,21 +395,24 @@ def _install_handlers(app: FastAPI) -> None:
 
 
 def _install_gate(app: FastAPI, token: Secret | None, buckets: TokenBuckets) -> None:
-    """Middleware: rate limit (all but /healthz), then the bearer check (/api)."""
+    """Middleware: rate limit (all but /healthz and an authenticated halt), then the bearer
+    check (/api)."""
     @app.middleware("http")
     async def gate(request: Any, call_next: Any) -> Any:
         path = request.url.path
-        if path != "/healthz":
+        refused = None
+        if token is not None and (path == "/api" or path.startswith("/api/")):
+            refused = _check_bearer(request.headers.get("authorization"), token)
+        halt = request.method == "POST" and path == "/api/halt" and refused is None
+        if path != "/healthz" and not halt:  # the kill switch never waits for polling
             wait = buckets.take(_client(request))
             if wait > 0.0:
                 seconds = max(1, math.ceil(wait))
                 return JSONResponse({"detail": f"rate limit: too many requests from this "
                                                f"address; retry in {seconds} s."},
                                     status_code=429, headers={"Retry-After": str(seconds)})
-        if token is not None and (path == "/api" or path.startswith("/api/")):
-            refused = _check_bearer(request.headers.get("authorization"), token)
-            if refused is not None:
-                return refused
+        if refused is not None:
+            return refused
         response = await call_next(request)
         for key, value in _SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
@@ -394,6 +438,8 @@ def _reason(reason: str, where: str) -> str:
 def _install_routes(app: FastAPI, path: Path) -> None:
     page = _page()
     limit_q = Query(50, ge=1, le=_MAX_LIMIT, description="rows, newest first (1..1000)")
+    points_q = Query(_DEFAULT_POINTS, ge=2, le=_MAX_POINTS,
+                     description="equity points at most (2..20000), the last one exact")
 
     @app.get("/healthz")
     def healthz() -> dict[str, bool]:
@@ -416,8 +462,8 @@ def _install_routes(app: FastAPI, path: Path) -> None:
         return _orders(path, limit)
 
     @app.get("/api/pnl")
-    def get_pnl() -> dict[str, Any]:
-        return _pnl(path)
+    def get_pnl(points: int = points_q) -> dict[str, Any]:
+        return _pnl(path, points)
 
     @app.get("/api/alerts")
     def get_alerts(limit: int = limit_q) -> dict[str, Any]:
@@ -475,6 +521,8 @@ def create_app(journal: str | Path, *, token: Secret | None,
     app = FastAPI(title="quantlab live", docs_url=None, redoc_url=None, openapi_url=None)
     _install_handlers(app)
     _install_gate(app, token, TokenBuckets(requests, seconds, clock=clock))
+    if token is None:  # no token: only a loopback Host (DNS rebinding), checked first
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_HOSTS))
     _install_routes(app, Path(journal))
     return app
 

@@ -71,9 +71,8 @@ class Guard:
         return ACTIVE
 
     def _latch(self, source: str, reason: str) -> None:
-        self.journal.halt(reason, source=source)
-        self.journal.alert("halt", f"HALTED by {source}: {reason}")
-        self.latch = (source, reason)
+        self.latch = (source, reason)  # halted in memory even if the journal fails
+        self.journal.latch(reason, source)  # the halt and its alert: one transaction
 
     def before_bar(self) -> None:
         """Read the kill switches (journal latch, halt file); any error halts."""

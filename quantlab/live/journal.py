@@ -239,6 +239,24 @@ class Journal:
             cur.execute("INSERT INTO halts (time, action, source, reason) VALUES (?, ?, ?, ?)",
                         (_time.time(), "halt", source, reason))
 
+    def latch(self, reason: str, source: str) -> None:
+        """Latch a halt and journal its alert in ONE transaction, then tell the listeners.
+
+        The ``halts`` row (``action="halt"``) and the ``alerts`` row (kind ``"halt"``, text
+        ``"HALTED by {source}: {reason}"``) commit together: a crash or a locked journal never
+        leaves a latch without its alert, nor an alert of a halt that did not latch. The
+        :attr:`alert_listeners` are called after the commit (as :meth:`alert` does).
+        """
+        text = f"HALTED by {source}: {reason}"
+        with self.transaction("halt") as cur:
+            now = _time.time()
+            cur.execute("INSERT INTO halts (time, action, source, reason) VALUES (?, ?, ?, ?)",
+                        (now, "halt", source, reason))
+            cur.execute("INSERT INTO alerts (time, kind, message, bar_time) VALUES (?, ?, ?, ?)",
+                        (now, "halt", text, None))
+        for listener in self.alert_listeners:
+            listener("halt", text, None)
+
     def resume(self, reason: str = "operator", source: str = "cli") -> None:
         """Clear the halt latch (the operator's ``quantlab live resume``)."""
         with self.transaction("resume") as cur:

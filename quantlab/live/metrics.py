@@ -461,8 +461,19 @@ class Heartbeat:
         return due
 
     def start(self) -> Heartbeat:
-        """Start the watchdog thread (the age counts from now until the first beat)."""
+        """Start the watchdog thread (the age counts from now until the first beat).
+
+        Raises
+        ------
+        LiveError
+            A previous :meth:`stop` timed out and that thread is still running (a callback
+            that hangs): two watchdogs would share one stop flag.
+        """
         if self._thread is not None and self._thread.is_alive():
+            if self._stop.is_set():
+                raise LiveError("Heartbeat.start(): the previous watchdog thread has not "
+                                "ended yet (its on_missed callback is still running); call "
+                                "stop() again until it returns True, then start().")
             return self
         self.beat()
         self._stop.clear()
@@ -476,13 +487,20 @@ class Heartbeat:
             self.check()
 
     def stop(self, timeout_s: float = 5.0) -> bool:
-        """Stop the thread; return True if it ended within ``timeout_s``."""
+        """Stop the thread; return True if it ended within ``timeout_s``.
+
+        A thread that did not end in time is kept (:attr:`is_running` stays True and
+        :meth:`start` refuses) until a later ``stop`` sees it end.
+        """
         self._stop.set()
-        thread, self._thread = self._thread, None
+        thread = self._thread
         if thread is None:
             return True
         thread.join(timeout_s)
-        return not thread.is_alive()
+        if thread.is_alive():
+            return False
+        self._thread = None
+        return True
 
     @property
     def is_running(self) -> bool:

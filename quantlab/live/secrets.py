@@ -71,7 +71,10 @@ class Secret:
                                                               other.encode())
 
     def __hash__(self) -> int:
-        return hash(("Secret", self.name))
+        # consistent with __eq__ between Secrets (equal values, whatever their names, hash
+        # alike); a constant, so the hash reveals nothing about the value. (A Secret also
+        # equals its plain string, whose hash differs: do not mix both in one set.)
+        return 0
 
     def __reduce__(self) -> Any:  # never pickled into a report, a cache or a Dask task
         raise TypeError("a Secret cannot be pickled; read it from the environment where "
@@ -100,9 +103,18 @@ def secret_from_env(name: str, *, required: bool = True,
 
 
 def redact(text: str, secrets: Iterable[Secret | str]) -> str:
-    """``text`` with every secret value replaced by ``***``."""
-    for s in secrets:
-        value = s.reveal() if isinstance(s, Secret) else str(s)
+    """``text`` with every secret value replaced by ``***``.
+
+    The longest values are replaced first: a secret that contains another (``"abc123"`` and
+    ``"abc"``) is never left half shown (``"***123"``).
+
+    Examples
+    --------
+    >>> redact("key=abc123", ["abc", "abc123"])
+    'key=***'
+    """
+    values = {s.reveal() if isinstance(s, Secret) else str(s) for s in secrets}
+    for value in sorted(values, key=len, reverse=True):
         if value:
             text = text.replace(value, REDACTED)
     return text
@@ -145,16 +157,23 @@ class RedactingFilter(logging.Filter):
 def env_names(settings: Any) -> list[str]:
     """The environment variable names a config section refers to (every ``*_env`` value).
 
+    A string under a key ending in ``_env`` is a name; so is every string value of a mapping
+    under such a key (``headers_env: {"Authorization": "HOOK_AUTH"}``).
+
     Examples
     --------
     >>> env_names({"kind": "ccxt", "api_key_env": "K", "alerts": {"sinks": [{"token_env": "T"}]}})
     ['K', 'T']
+    >>> env_names({"headers_env": {"Authorization": "A", "X-Key": "B"}, "url_env": "U"})
+    ['A', 'B', 'U']
     """
     out: list[str] = []
     if isinstance(settings, dict):
         for key, value in settings.items():
             if str(key).endswith("_env") and isinstance(value, str):
                 out.append(value)
+            elif str(key).endswith("_env") and isinstance(value, dict):
+                out.extend(v for v in value.values() if isinstance(v, str))
             else:
                 out.extend(env_names(value))
     elif isinstance(settings, list | tuple):

@@ -31,7 +31,7 @@ from quantlab.live.alerts import (
     WebhookSink,
 )
 from quantlab.live.metrics import LiveMetrics
-from quantlab.live.secrets import Secret
+from quantlab.live.secrets import Secret, env_names, redact
 
 TOKEN = "123456:CANARY-tg-token-5f1e9c"
 PASSWORD = "CANARY-smtp-password-77ab"
@@ -46,6 +46,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         record = {"path": self.path, "headers": dict(self.headers), "body": body}
         self.server.requests.append(record)  # type: ignore[attr-defined]
+        if self.path.startswith("/redirect"):  # /redirect<code>: to the server's redirect_to
+            self.send_response(int(self.path[len("/redirect"):len("/redirect") + 3]))
+            self.send_header("Location", self.server.redirect_to)  # type: ignore[attr-defined]
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path.startswith("/slow"):
             time.sleep(0.3)
         if self.path.startswith("/fail"):
@@ -54,6 +60,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(404, f"not found: {self.path}".encode())
         else:
             self._answer(200, b'{"ok": true}')
+
+    def do_GET(self) -> None:  # noqa: N802 - a followed 302 would arrive here
+        self.server.requests.append({"path": self.path,  # type: ignore[attr-defined]
+                                     "headers": dict(self.headers), "body": b""})
+        self._answer(200, b'{"ok": true}')
 
     def _answer(self, code: int, body: bytes) -> None:
         self.send_response(code)
@@ -66,8 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def receiver() -> Iterator[ThreadingHTTPServer]:
+def _serve() -> Iterator[ThreadingHTTPServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.requests = []  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -77,6 +87,17 @@ def receiver() -> Iterator[ThreadingHTTPServer]:
     server.shutdown()
     server.server_close()
     thread.join(5)
+
+
+@pytest.fixture
+def receiver() -> Iterator[ThreadingHTTPServer]:
+    yield from _serve()
+
+
+@pytest.fixture
+def other_host() -> Iterator[ThreadingHTTPServer]:
+    """A second receiver: where a redirect points (another host, as far as urllib knows)."""
+    yield from _serve()
 
 
 def _url(server: ThreadingHTTPServer, path: str = "") -> str:
@@ -396,3 +417,152 @@ def test_journal_alerts_map_to_router_kinds(receiver):
         ("data", "bad_bar"), ("error", "order_unknown"), ("error", "something_new")]
     assert bodies[0]["bar_time"] == "2026-01-05 10:00:00+00:00"
     assert "bar_time" not in bodies[1]
+
+
+# ---- fixes: redirects, url_env, halts never lost, close race, redaction -------------------
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_a_redirect_is_refused_not_followed_nor_counted_delivered(receiver, other_host, code):
+    receiver.redirect_to = _url(other_host, "/stolen")  # type: ignore[attr-defined]
+    sink = WebhookSink(_url(receiver, f"/redirect{code}"),
+                       headers={"Authorization": Secret(AUTH)})
+    with pytest.raises(AlertDeliveryError, match=f"HTTP {code}.*redirect") as info:
+        sink.deliver(_alert())
+    assert AUTH not in str(info.value)
+    router = AlertRouter([sink], background=False)
+    router.send("halt", "HALTED by cli")
+    assert other_host.requests == []  # nothing (and no Authorization header) went elsewhere
+    assert len(receiver.requests) == 2  # the two POSTs, no follow-up
+    assert router.stats["delivered"] == 0 and router.stats["failures"] == {"webhook": 1}
+
+
+def _alert() -> Any:
+    from quantlab.live.alerts import Alert
+
+    return Alert("halt", "HALTED", "r", 1.0)
+
+
+def test_url_env_keeps_a_credential_url_out_of_reprs_and_errors(receiver, caplog):
+    path = "/echo404/T000/B000/CANARY-slack-url-secret"
+    env = {"SLACK_URL": _url(receiver, path)}
+    router = AlertRouter.from_config({"background": False, "sinks": [
+        {"type": "webhook", "url_env": "SLACK_URL"}]}, environ=env)
+    caplog.set_level(logging.DEBUG)
+    assert router.send("halt", "HALTED") is True
+    assert [r["path"] for r in receiver.requests] == [path]  # delivered to the secret URL
+    assert router.stats["failures"] == {"webhook": 1}  # the server answered 404 with the path
+    text = repr(router) + repr(router.sinks[0]) + caplog.text
+    assert "CANARY" not in text and "echo404" not in text
+    assert f"http://127.0.0.1:{receiver.server_port}" in repr(router.sinks[0])
+    with pytest.raises(AlertDeliveryError) as info:
+        router.sinks[0].deliver(_alert())
+    assert "CANARY" not in str(info.value) and "404" in str(info.value)
+    plain = WebhookSink(_url(receiver, "/hook/CANARY-path?key=CANARY-q"))
+    assert "CANARY" not in repr(plain) and "CANARY" not in repr(AlertRouter([plain]))
+    with pytest.raises(InvalidParameterError, match="exactly one of `url` and `url_env`"):
+        AlertRouter.from_config({"sinks": [{"type": "webhook", "url": _url(receiver),
+                                            "url_env": "SLACK_URL"}]}, environ=env)
+    with pytest.raises(InvalidParameterError, match="`url` of WebhookSink") as bad:
+        WebhookSink(Secret("ftp://CANARY-host/x", name="SLACK_URL"))
+    assert "CANARY" not in str(bad.value) and "SLACK_URL" in str(bad.value)
+
+
+def test_env_names_include_header_variables_of_a_mapping():
+    settings = {"alerts": {"sinks": [
+        {"type": "webhook", "url_env": "HOOK_URL",
+         "headers_env": {"Authorization": "HOOK_AUTH", "X-Key": "HOOK_KEY"}},
+        {"type": "telegram", "token_env": "TG"}]}}
+    assert env_names(settings) == ["HOOK_URL", "HOOK_AUTH", "HOOK_KEY", "TG"]
+
+
+def test_redact_replaces_the_longer_secret_first_and_equal_secrets_hash_alike():
+    assert redact("key=abc123 other=abc", [Secret("abc"), Secret("abc123")]) == \
+        "key=*** other=***"
+    assert redact("key=abc123", ["abc", "abc123"]) == "key=***"
+    a, b = Secret("same", name="A"), Secret("same", name="B")
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+
+
+def test_halt_alerts_are_never_deduplicated(receiver):
+    router = AlertRouter([WebhookSink(_url(receiver))], background=False, clock=lambda: 5.0)
+    assert [router.send("halt", "HALTED by api: x") for _ in range(3)] == [True] * 3
+    assert [json.loads(r["body"])["text"] for r in receiver.requests] == [
+        "HALTED by api: x"] * 3
+    assert router.stats["suppressed"] == 0
+
+
+class _GateSink:
+    """A sink that records alerts and blocks in ``deliver`` until ``gate`` is set."""
+
+    name = "gate"
+
+    def __init__(self) -> None:
+        self.gate, self.entered = threading.Event(), threading.Event()
+        self.seen: list[tuple[str, str]] = []
+
+    def secrets(self) -> list[Secret]:
+        return []
+
+    def deliver(self, alert: Any) -> None:
+        self.entered.set()
+        assert self.gate.wait(10.0)
+        self.seen.append((alert.kind, alert.text))
+
+
+@pytest.mark.timeout(30)
+def test_a_halt_evicts_a_queued_alert_instead_of_being_dropped():
+    sink = _GateSink()
+    router = AlertRouter([sink], queue_size=1, min_interval_s=0)
+    try:
+        assert router.send("data", "first")
+        assert sink.entered.wait(5.0)  # the worker is busy with "first"
+        assert router.send("data", "queued")  # the queue is now full
+        t0 = time.monotonic()
+        assert router.send("halt", "HALTED by guard: x") is True
+        assert time.monotonic() - t0 < 1.0  # evicted at once, no wait
+    finally:
+        sink.gate.set()
+        assert router.close(timeout_s=10)
+    assert sink.seen == [("data", "first"), ("halt", "HALTED by guard: x")]
+    assert router.stats["dropped"] == 1 and router.stats["routed"] == 3
+
+
+@pytest.mark.timeout(30)
+def test_a_dropped_alert_is_not_remembered_so_its_retry_goes_out():
+    sink = _GateSink()
+    router = AlertRouter([sink], queue_size=1, min_interval_s=300, clock=lambda: 0.0)
+    try:
+        assert router.send("halt", "HALTED by a")
+        assert sink.entered.wait(5.0)
+        assert router.send("halt", "HALTED by b")  # queued: the queue is full of halts
+        t0 = time.monotonic()
+        assert router.send("halt", "HALTED by c") is False  # waited, then dropped
+        assert 1.5 < time.monotonic() - t0 < 5.0
+        assert router.send("data", "stale") is False  # dropped (not remembered either)
+        sink.gate.set()
+        assert router.flush(10)
+        assert router.send("halt", "HALTED by c") is True  # the retry is not a duplicate
+        assert router.flush(10)
+        assert router.send("data", "stale") is True
+    finally:
+        sink.gate.set()
+        assert router.close(timeout_s=10)
+    assert sink.seen == [("halt", "HALTED by a"), ("halt", "HALTED by b"),
+                         ("halt", "HALTED by c"), ("data", "stale")]
+    assert router.stats["dropped"] == 2
+
+
+@pytest.mark.timeout(30)
+def test_an_alert_queued_behind_the_close_sentinel_is_still_delivered():
+    """The race: send() read the queue, close() put its sentinel, then send() put the alert."""
+    sink = _GateSink()
+    router = AlertRouter([sink], queue_size=5, min_interval_s=0)
+    q, worker = router._queue, router._worker
+    assert q is not None and worker is not None
+    assert router.send("data", "first") and sink.entered.wait(5.0)
+    q.put(None)  # close()'s sentinel ...
+    assert router.send("data", "late")  # ... and the racing send() behind it
+    sink.gate.set()
+    worker.join(10.0)
+    assert not worker.is_alive()
+    assert sink.seen == [("data", "first"), ("data", "late")]
+    assert router.flush(1.0)  # nothing left pending

@@ -516,3 +516,134 @@ def test_status_page_in_chromium(journal, serve_api, tmp_path):
         except subprocess.TimeoutExpired:
             browser.kill()
             browser.wait(timeout=10)
+
+
+# ---- fixes: Host check, NaN, halt exempt from the bucket, one transaction, points -------
+@pytest.mark.timeout(60)
+def test_without_token_a_foreign_host_header_is_refused(journal, monkeypatch, serve_api):
+    """DNS rebinding: a page on evil.example rebound to 127.0.0.1 sends Host: evil.example."""
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    base = serve_api(journal, token=None)
+    port = base.rsplit(":", 1)[1]
+    with httpx.Client(base_url=base, timeout=10) as c:
+        for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.evil.example"):
+            assert c.get("/api/status", headers={"Host": host}).status_code == 400, host
+            r = c.post("/api/resume", json={"reason": "x"}, headers={"Host": host})
+            assert r.status_code == 400, host
+            r = c.post("/api/halt", json={"reason": "x"}, headers={"Host": host})
+            assert r.status_code == 400, host
+        for host in (f"127.0.0.1:{port}", "127.0.0.1", f"localhost:{port}", f"[::1]:{port}"):
+            assert c.get("/api/status", headers={"Host": host}).status_code == 200, host
+    assert raw(journal, "SELECT COUNT(*) FROM halts") == [(0,)]  # refused POSTs wrote nothing
+
+
+@pytest.mark.timeout(60)
+def test_with_a_token_the_host_header_is_not_restricted(journal, serve_api):
+    base = serve_api(journal)  # behind a reverse proxy the Host is the public name
+    r = httpx.get(f"{base}/api/status", headers={**auth(), "Host": "quant.example.org"},
+                  timeout=10)
+    assert r.status_code == 200
+
+
+def _append_rejected_bar(path: Path) -> tuple[int, dict[str, float]]:
+    """Journal a bar as the runner does for a gate-rejected one: NaN close, positions held."""
+    seq, held = raw(path, "SELECT bar_seq, data FROM positions ORDER BY bar_seq DESC LIMIT 1")[0]
+    j = Journal(path)
+    try:
+        with j.transaction("bar") as cur:
+            cur.execute("INSERT INTO bars VALUES (?, ?, ?, ?)",
+                        (seq + 1, "2099-01-01 00:00:00", "rejected",
+                         '{"open":[NaN],"high":[NaN],"low":[NaN],"close":[NaN],"volume":[NaN]}'))
+            cur.execute("INSERT INTO positions VALUES (?, ?, ?)",
+                        (seq + 1, "2099-01-01 00:00:00", held))
+    finally:
+        j.close(checkpoint=False)
+    return seq + 1, json.loads(held)
+
+
+@pytest.mark.timeout(60)
+def test_a_nan_close_in_the_journal_is_null_not_a_500(journal, serve_api):
+    seq, held = _append_rejected_bar(journal)
+    base = serve_api(journal)
+    with httpx.Client(base_url=base, headers=auth(), timeout=10) as c:
+        r = c.get("/api/positions")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["bar_seq"] == seq
+        assert [(p["symbol"], p["quantity"]) for p in body["positions"]] == list(held.items())
+        assert [(p["price"], p["value"]) for p in body["positions"]] == [(None, None)] * len(held)
+        r = c.get("/api/pnl")
+        assert r.status_code == 200, r.text
+        pnl = r.json()
+        assert pnl["unrealized"] is None  # long, marked at a NaN close
+        equity = [e for (e,) in raw(journal, "SELECT equity FROM decisions ORDER BY bar_seq")]
+        assert pnl["equity"] == equity
+        assert c.get("/api/status").status_code == 200
+
+
+@pytest.mark.timeout(60)
+def test_halt_is_exempt_from_the_rate_limit_but_not_from_auth(journal, serve_api):
+    base = serve_api(journal, rate_limit=(2, 600.0))
+    with httpx.Client(base_url=base, timeout=10) as c:
+        assert [c.get("/api/status", headers=auth()).status_code for _ in range(3)] == [
+            200, 200, 429]  # the page's polling spent the bucket
+        r = c.post("/api/halt", json={"reason": "stop now"}, headers=auth())
+        assert r.status_code == 200, r.text
+        assert raw(journal, "SELECT action, source, reason FROM halts") == [
+            ("halt", "api", "stop now")]
+        # a wrong token is not exempt (guessing stays throttled), nor is resume
+        assert c.post("/api/halt", json={"reason": "x"}, headers=auth("wrong")).status_code \
+            == 429
+        assert c.post("/api/resume", json={"reason": "x"}, headers=auth()).status_code == 429
+    assert raw(journal, "SELECT COUNT(*) FROM halts") == [(1,)]
+
+
+@pytest.mark.timeout(60)
+def test_api_halt_writes_the_latch_and_its_alert_in_one_transaction(journal, serve_api):
+    txns = raw(journal, "SELECT MAX(txn) FROM txns")[0][0]
+    base = serve_api(journal)
+    r = httpx.post(f"{base}/api/halt", json={"reason": "one txn"}, headers=auth(), timeout=10)
+    assert r.status_code == 200
+    assert raw(journal, "SELECT kind FROM txns WHERE txn > ?", txns) == [("halt",)]
+    assert raw(journal, "SELECT source, reason FROM halts") == [("api", "one txn")]
+    assert raw(journal, "SELECT kind, message FROM alerts WHERE kind = 'halt'") == [
+        ("halt", "HALTED by api: one txn")]
+
+
+@pytest.mark.timeout(60)
+def test_a_non_lock_sqlite_error_is_503_with_its_own_text(journal, serve_api):
+    conn = sqlite3.connect(journal)  # a damaged journal: a table is gone
+    conn.execute("DROP TABLE intents")
+    conn.close()
+    base = serve_api(journal)
+    r = httpx.get(f"{base}/api/orders", headers=auth(), timeout=10)
+    assert r.status_code == 503
+    assert "no such table: intents" in r.json()["detail"]
+    assert "busy" not in r.json()["detail"] and "retry-after" not in r.headers
+
+
+@pytest.mark.timeout(60)
+def test_pnl_points_downsamples_and_keeps_the_last_point_exact(journal, serve_api):
+    curve = raw(journal, "SELECT time, equity, cash FROM decisions ORDER BY bar_seq")
+    assert len(curve) > 20
+    base = serve_api(journal)
+    with httpx.Client(base_url=base, headers=auth(), timeout=10) as c:
+        full = c.get("/api/pnl").json()  # default 2000 >= this run's bars: everything
+        assert full["times"] == [t for t, _, _ in curve] and full["total_points"] == len(curve)
+        small = c.get("/api/pnl", params={"points": 7}).json()
+        assert len(small["times"]) == len(small["equity"]) == len(small["cash"]) == 7
+        assert small["total_points"] == len(curve)
+        assert (small["times"][0], small["equity"][0]) == curve[0][:2]
+        assert (small["times"][-1], small["equity"][-1], small["cash"][-1]) == curve[-1]
+        by_time = {t: e for t, e, _ in curve}
+        assert all(by_time[t] == e for t, e in zip(small["times"], small["equity"]))
+        assert small["pnl"] == full["pnl"] and small["realized"] == full["realized"]
+        for bad in ("1", "20001", "x"):
+            r = c.get("/api/pnl", params={"points": bad})
+            assert r.status_code == 422 and "`points` of GET /api/pnl" in r.json()["detail"]
+
+
+def test_status_page_says_a_failed_halt_was_not_sent_and_never_spreads_the_curve():
+    page = (Path(__file__).parents[2] / "quantlab/live/status_page.html").read_text()
+    assert "Halt NOT sent - press again" in page
+    assert "Math.min(..." not in page and "Math.max(..." not in page

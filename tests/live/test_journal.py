@@ -86,3 +86,56 @@ def test_not_a_journal_is_refused(tmp_path):
     path.write_bytes(b"garbage" * 100)
     with pytest.raises(JournalError, match="not a"):
         Journal(path)
+
+
+def test_latch_writes_the_halt_and_its_alert_in_one_transaction(tmp_path):
+    path = tmp_path / "j.sqlite"
+    j = Journal(path)
+    heard: list[tuple] = []
+    j.alert_listeners.append(lambda *args: heard.append(args))
+    before = j.scalar("SELECT MAX(txn) FROM txns")
+    j.latch("drawdown limit breached", "drawdown")
+    j.close()
+    conn = sqlite3.connect(path)  # read back independently of the Journal class
+    try:
+        assert conn.execute("SELECT kind FROM txns WHERE txn > ?", (before,)).fetchall() == [
+            ("halt",)]
+        assert conn.execute("SELECT action, source, reason FROM halts").fetchall() == [
+            ("halt", "drawdown", "drawdown limit breached")]
+        assert conn.execute("SELECT kind, message, bar_time FROM alerts").fetchall() == [
+            ("halt", "HALTED by drawdown: drawdown limit breached", None)]
+    finally:
+        conn.close()
+    assert heard == [("halt", "HALTED by drawdown: drawdown limit breached", None)]
+
+
+def test_latch_is_all_or_nothing(tmp_path):
+    j = Journal(tmp_path / "j.sqlite")
+    heard: list[tuple] = []
+    j.alert_listeners.append(lambda *args: heard.append(args))
+    j.conn.execute("CREATE TEMP TRIGGER no_alert BEFORE INSERT ON alerts BEGIN "
+                   "SELECT RAISE(ABORT, 'alerts table refused'); END")
+    with pytest.raises(sqlite3.DatabaseError, match="alerts table refused"):
+        j.latch("x", "api")
+    assert j.latched() is None and j.scalar("SELECT COUNT(*) FROM halts") == 0
+    assert heard == []
+    j.close()
+
+
+def test_guard_latch_is_one_transaction(tmp_path):
+    from quantlab.live.guard import Guard
+
+    halt_file = tmp_path / "HALT"
+    halt_file.write_text("operator went home")
+    j = Journal(tmp_path / "j.sqlite")
+    guard = Guard(j, halt_file=halt_file)
+    before = j.scalar("SELECT MAX(txn) FROM txns")
+    guard.before_bar()
+    assert guard.state == "HALTED"
+    assert j.conn.execute("SELECT kind FROM txns WHERE txn > ?", (before,)).fetchall() == [
+        ("halt",)]
+    reason = f"{halt_file}: operator went home"
+    assert j.latched() == ("file", reason)
+    assert [(a["kind"], a["message"]) for a in j.rows("alerts")] == [
+        ("halt", f"HALTED by file: {reason}")]
+    j.close()

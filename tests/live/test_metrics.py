@@ -397,3 +397,34 @@ def _poll_prometheus(port: int, *, deadline_s: float) -> tuple[float, float, flo
             break
         time.sleep(0.25)
     return up, equity, count
+
+
+@pytest.mark.timeout(30)
+def test_heartbeat_stop_that_times_out_keeps_the_thread_and_start_refuses():
+    clock, entered, release = Clock(0.0), threading.Event(), threading.Event()
+    calls: list[float] = []
+
+    def hang(age: float) -> None:  # a callback stuck on a slow alert channel
+        calls.append(age)
+        entered.set()
+        release.wait(10.0)
+
+    hb = Heartbeat(5.0, hang, clock=clock, poll_s=0.01).start()
+    try:
+        clock.now = 6.0
+        assert entered.wait(5.0)
+        assert hb.stop(timeout_s=0.05) is False  # the callback still runs
+        assert hb.is_running  # not forgotten: the thread is alive
+        with pytest.raises(LiveError, match="previous watchdog thread has not ended"):
+            hb.start()
+        assert sum(t.name == "quantlab-heartbeat" and t.is_alive()
+                   for t in threading.enumerate()) >= 1
+    finally:
+        release.set()
+    assert hb.stop(timeout_s=5.0) is True and not hb.is_running
+    hb.start()  # ended: a new watchdog may start
+    try:
+        assert hb.is_running
+    finally:
+        assert hb.stop(timeout_s=5.0) is True
+    assert calls == [6.0]
