@@ -5,10 +5,13 @@ Wired into ``quantlab/cli.py`` with ``add_commands(sub)``; also runnable as
 
 ``quantlab promote ... --broker B`` takes ``paper``, a YAML file holding the broker mapping,
 or the mapping inline (``--broker "{kind: ccxt, exchange: binance, api_key_env: K,
-secret_env: S}"``); ``--monitoring`` likewise. ``quantlab live run CONFIG --feed
+secret_env: S}"``); ``--monitoring`` likewise. A value that looks like a file (a
+``.yaml``/``.yml``/``.json`` suffix or a ``/``) but does not exist is refused, naming the
+option and the path (it is never read as inline YAML). ``quantlab live run CONFIG --feed
 replay|store|ccxt|oanda`` builds the feed with :func:`~quantlab.live.venues.build_feed`
 (``ccxt``: the exchange's public klines, polled every ``--poll-seconds`` while a bar is
-late; ``oanda``: the account's candles); ``--metrics-port`` and ``--api-port`` serve the
+late; ``oanda``: a catch-up over the account's closed candles available now, then the run
+ends: start it again after the next bar close); ``--metrics-port`` and ``--api-port`` serve the
 Prometheus metrics and the control API on 127.0.0.1 for the run's duration. Any
 :class:`~quantlab.errors.QuantlabError` (a refused start, a run that must stop) exits with
 status 2 and one line ``error: ...`` on stderr.
@@ -71,7 +74,9 @@ def add_commands(subparsers: Any) -> None:
     r.add_argument("config", help="config/live/NAME.yaml")
     r.add_argument("--feed", choices=["replay", "store", "ccxt", "oanda"], default="replay",
                    help="replay a bundled dataset (default), a data --store, poll the "
-                        "exchange's klines (ccxt) or the OANDA account's candles")
+                        "exchange's klines (ccxt), or catch up over the OANDA account's "
+                        "closed candles available now and end (oanda: run it again after "
+                        "each bar close)")
     r.add_argument("--data", default="aapl", help="bundled dataset replayed (default aapl)")
     r.add_argument("--exchange", help="--feed ccxt: the exchange (default: the broker's)")
     r.add_argument("--poll-seconds", type=float, default=5.0,
@@ -116,8 +121,15 @@ def _add_serve(sub: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from quantlab.live.api import serve
+    from uvicorn.config import LOGGING_CONFIG
 
+    from quantlab.live.api import TOKEN_ENV, _config, serve
+
+    # the checks serve() makes (a non-loopback host needs a token, the port's range) come
+    # first: "serving" is printed only for a server that will start
+    _config(args.journal, host=args.host, port=args.port, token=None, log_level="warning",
+            rate_limit=(60, 60.0), token_env=TOKEN_ENV, caller="serve",
+            log_config=LOGGING_CONFIG)
     print(f"serving {args.journal} on http://{args.host}:{args.port}/ (Ctrl-C stops)")
     serve(args.journal, host=args.host, port=args.port)
     return 0
@@ -156,15 +168,28 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _mapping(text: str, option: str) -> Any:
-    """A YAML file's content, or ``text`` itself read as YAML (a mapping or a word)."""
+    """A YAML file's content, or ``text`` itself read as YAML (a mapping or a word).
+
+    ``text`` names a file when it has a ``.yaml``/``.yml``/``.json`` suffix or holds a ``/``
+    and is not an inline mapping (``{...}``); such a file must exist.
+    """
     import yaml
 
+    from quantlab._validate import message
     from quantlab.errors import InvalidParameterError
 
     source = Path(text)
+    stripped = text.strip()
+    is_path = not stripped.startswith(("{", "[")) and (
+        source.suffix.lower() in (".yaml", ".yml", ".json") or "/" in stripped)
+    if is_path and not source.is_file():
+        raise InvalidParameterError(message(
+            option, "promote", "an existing YAML file, `paper` or an inline mapping", text,
+            f"No file {str(source.resolve())!r} exists (the value looks like a path, so it "
+            "is not read as inline YAML): fix the path, or write the mapping inline, "
+            "e.g. \"{kind: oanda, account_id: ...}\"."))
     try:
-        doc = yaml.safe_load(source.read_text() if source.suffix in (".yaml", ".yml", ".json")
-                             and source.exists() else text)
+        doc = yaml.safe_load(source.read_text() if is_path else text)
     except yaml.YAMLError as exc:
         raise InvalidParameterError(f"`{option}` of promote must be a YAML mapping or a YAML "
                                     f"file; it does not parse ({type(exc).__name__}).") from None
@@ -198,9 +223,14 @@ def _run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     _redact_logs(cfg)
     feed = _feed(args, cfg)
-    res = run(cfg, feed=feed,
-              journal=args.journal, max_bars=args.max_bars, fsync=not args.no_fsync,
-              handle_signals=True, metrics_port=args.metrics_port, api_port=args.api_port)
+    try:
+        res = run(cfg, feed=feed,
+                  journal=args.journal, max_bars=args.max_bars, fsync=not args.no_fsync,
+                  handle_signals=True, metrics_port=args.metrics_port, api_port=args.api_port)
+    finally:
+        close = getattr(feed, "close", None)
+        if callable(close):
+            close()  # a venue feed's HTTP session (the OANDA feed opens its own)
     print(json.dumps({"event": "done", "bars": res.bars, "state": res.state,
                       "orders": len(res.orders), "equity": float(res.equity.iloc[-1])
                       if len(res.equity) else None, "journal": str(res.journal)}))
@@ -237,8 +267,7 @@ def _writable(path: str) -> Any:
 
 def _halt(args: argparse.Namespace) -> int:
     j = _writable(args.journal)
-    j.halt(args.reason, source="cli")
-    j.alert("halt", f"HALTED by cli: {args.reason}")
+    j.latch(args.reason, source="cli")  # the halts row and its alert in one transaction
     j.close(checkpoint=False)
     print(f"halt latched in {args.journal}: {args.reason}")
     return 0

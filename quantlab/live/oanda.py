@@ -3,7 +3,8 @@
 :class:`OandaBroker` speaks the v20 REST API with ``requests`` (base URLs
 :data:`ENVIRONMENTS`: ``https://api-fxpractice.oanda.com`` for a practice account,
 ``https://api-fxtrade.oanda.com`` for a live one; ``base_url`` overrides them, e.g. to point at
-the loopback fake of the tests). :class:`OandaFeed` serves closed candles.
+the loopback fake of the tests). :class:`OandaFeed` serves the closed candles available
+when asked (a catch-up run: one pass, then it ends).
 
 Design decisions (RELIABILITY.md):
 
@@ -13,7 +14,9 @@ Design decisions (RELIABILITY.md):
   orders, else ``DEFAULT``. The runner's client order id travels as ``clientExtensions.id``
   (do not use this on an account linked to MT4: OANDA forbids client extensions there).
 - **Exchange rules before any request** (behaviour 8): units are truncated (never rounded
-  up) to the instrument's ``tradeUnitsPrecision`` with decimal arithmetic; fewer units than
+  up) to the instrument's ``tradeUnitsPrecision`` with decimal arithmetic (in a context
+  wide enough for any finite float: a size of ``1e27`` is refused like any other, never an
+  exception); fewer units than
   ``minimumTradeSize`` or more than ``maximumOrderUnits``, or a size that is NaN, infinite or
   not positive, are refused locally (a REJECTED ack whose detail starts with
   ``"refused locally"``) without a request. :meth:`OandaBroker.rules` maps
@@ -27,9 +30,12 @@ Design decisions (RELIABILITY.md):
   a timeout, a dropped connection or a 5xx *after* the POST was sent, the order is queried
   by client id (``resolve_attempts`` times, with backoff) and its state returned; if no
   query finds it the state is ``UNKNOWN`` and nothing is resent: the caller resolves it
-  later with :meth:`OandaBroker.get_order`. A 404 does not prove the order absent while the
-  POST may still be in flight: the runner keeps it UNKNOWN until a query finds it or its
-  fills arrive.
+  later with :meth:`OandaBroker.get_order`, which returns None on a 404. One 404 does not
+  prove the order absent (the POST may still be in flight, or the venue not have indexed it
+  yet): the runner queries an UNKNOWN order by client id before each decision and concludes
+  "never received" (voiding it) only after the venue answered "not found" on 2 consecutive
+  bars (``NOT_FOUND_BARS`` of :mod:`quantlab.live.runner`); until then the order stays
+  UNKNOWN and the bar's target goes through the reduce-only path.
 - **Errors** (behaviour 4): a 400/404 order reject (``orderRejectTransaction``) or a 201
   with an ``orderCancelTransaction`` (e.g. ``INSUFFICIENT_MARGIN``) is REJECTED at once with
   the reason, never retried. 401/403 raise :class:`~quantlab.live._errors.LiveError` (the
@@ -41,9 +47,14 @@ Design decisions (RELIABILITY.md):
   ``GET /transactions/sinceid?id=<cursor>`` and turns every ``ORDER_FILL`` into a
   :class:`~quantlab.live.brokers.BrokerFill` whose ``trade_id`` is the transaction id; the
   returned cursor is the last transaction id *read* (fills or not), so calls chain exactly,
-  never skip and never count a fill twice. Paging is bounded (``max_pages``); a partial read
-  returns its own cursor, so the next call continues where it stopped. ``fee`` is
-  ``commission + guaranteedExecutionFee`` (the half spread is in the fill price).
+  never skip and never count a fill twice. Paging is bounded (``max_pages``): a history
+  longer than that (the cursor still below the account's ``lastTransactionID`` after
+  ``max_pages`` pages) raises :class:`~quantlab.errors.ExchangeError` rather than return a
+  partial set the caller would take as complete (the runner reconciles positions with
+  ``fills_since(0)`` at start); raise ``max_pages`` for a long account (OANDA serves up to
+  1000 transactions a page). The price is ``fullVWAP`` (the volume-weighted price of the
+  whole fill); the deprecated ``price`` field is read only when ``fullVWAP`` is absent.
+  ``fee`` is ``commission + guaranteedExecutionFee`` (the half spread is in the fill price).
 - **Foreign orders** (T25): an order or fill without a client id is reported with client id
   ``"oanda:<order id>"``, a form :func:`~quantlab.live.orders.client_order_id` never makes,
   so the runner flags it and never counts it as its own; a foreign client id is passed on
@@ -65,7 +76,7 @@ import logging
 import math
 import time as _time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Context, Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple, cast
 from urllib.parse import quote
@@ -81,7 +92,7 @@ from quantlab.live.feeds import Bar, Feed
 from quantlab.live.secrets import Secret, redact, secret_from_env
 
 __all__ = ["OandaBroker", "OandaFeed", "OandaInstrument", "OandaAccount", "OandaTrade",
-           "ENVIRONMENTS", "GRANULARITIES"]
+           "ENVIRONMENTS", "GRANULARITIES", "MAX_CANDLES"]
 
 #: v20 REST base URLs by environment.
 ENVIRONMENTS = {"practice": "https://api-fxpractice.oanda.com",
@@ -90,6 +101,8 @@ ENVIRONMENTS = {"practice": "https://api-fxpractice.oanda.com",
 GRANULARITIES = {"S5": 5, "S10": 10, "S15": 15, "S30": 30, "M1": 60, "M2": 120, "M4": 240,
                  "M5": 300, "M10": 600, "M15": 900, "M30": 1800, "H1": 3600, "H2": 7200,
                  "H3": 10800, "H4": 14400, "H6": 21600, "H8": 28800, "H12": 43200, "D": 86400}
+#: The most candles one ``GET /v3/instruments/{name}/candles`` request returns.
+MAX_CANDLES = 5000
 _CONFIG_KEYS = ("account_id", "token_env", "environment", "base_url", "timeout", "retries",
                 "max_retry_after", "max_pages", "resolve_attempts")
 _STATES = {"PENDING": "ACCEPTED", "TRIGGERED": "ACCEPTED", "FILLED": "FILLED",
@@ -143,8 +156,15 @@ class _Reply(NamedTuple):
 
 
 def _truncate(size: float, decimals: int) -> Decimal:
-    """``size`` truncated toward zero to ``decimals`` places (decimal, never rounded up)."""
-    return Decimal(repr(float(size))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN)
+    """``size`` truncated toward zero to ``decimals`` places (decimal, never rounded up).
+
+    The context's precision covers every digit of the result, so no finite float raises
+    ``decimal.InvalidOperation`` (the default 28 digits would for ``1e27`` at 1 decimal).
+    """
+    value = Decimal(repr(float(size)))
+    digits = max(value.adjusted() + 1, 1) + max(int(decimals), 0) + 2
+    return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN,
+                          context=Context(prec=max(28, digits)))
 
 
 def _client_id(order: Mapping[str, Any]) -> str:
@@ -175,7 +195,8 @@ class OandaBroker(Broker):
     max_retry_after : float, default 60
         The longest ``Retry-After`` honoured; a longer one raises ExchangeError.
     max_pages : int, default 100
-        Most ``sinceid`` pages one :meth:`fills_since` call reads.
+        Most ``sinceid`` pages one :meth:`fills_since` call reads; a longer history raises
+        (see the module notes).
     resolve_attempts : int, default 2
         Queries by client id after a submit's outcome was lost (0: return UNKNOWN at once).
     clock, sleep : callables, default ``time.monotonic``, ``time.sleep``
@@ -481,9 +502,21 @@ base_url='https://api-fxpractice.oanda.com', token=Secret(OANDA_TOKEN=***))
 
     # ------------------------------------------------------------------ fills, positions
     def fills_since(self, cursor: int = 0) -> tuple[list[BrokerFill], int]:
-        """``ORDER_FILL`` transactions after transaction id ``cursor``, and the new cursor."""
-        cursor = check_int("cursor", cursor, caller="OandaBroker.fills_since", minimum=0)
+        """``ORDER_FILL`` transactions after transaction id ``cursor``, and the new cursor.
+
+        Every page up to the account's ``lastTransactionID`` is read (at most
+        ``max_pages``), so the fills returned are all of them.
+
+        Raises
+        ------
+        ExchangeError
+            The history after ``cursor`` is longer than ``max_pages`` pages: nothing is
+            returned (a partial set would be taken as complete). Raise ``max_pages``.
+        """
+        start = cursor = check_int("cursor", cursor, caller="OandaBroker.fills_since",
+                                   minimum=0)
         fills: list[BrokerFill] = []
+        last = cursor
         for _page in range(self.max_pages):
             data = self._get(self._account_path + "/transactions/sinceid",
                              params={"id": cursor}).data
@@ -492,9 +525,15 @@ base_url='https://api-fxpractice.oanda.com', token=Secret(OANDA_TOKEN=***))
                 if tx.get("type") == "ORDER_FILL":
                     fills.append(_fill(tx))
                 cursor = max(cursor, int(tx["id"]))
-            if not txs or cursor >= int(data.get("lastTransactionID", cursor)):
-                break
-        return fills, cursor
+            last = int(data.get("lastTransactionID", cursor))
+            if not txs or cursor >= last:
+                return fills, cursor
+        raise ExchangeError(
+            f"OandaBroker.fills_since({start}): the transaction history is longer than "
+            f"max_pages={self.max_pages} pages (read up to transaction {cursor} of {last}); "
+            "no fills are returned, as a partial set would be taken as complete. Raise "
+            "max_pages (broker option `max_pages`; OANDA serves up to 1000 transactions a "
+            "page).")
 
     def positions(self) -> dict[str, float]:
         """Net units per instrument (``long.units + short.units``; flat ones left out)."""
@@ -538,15 +577,23 @@ class OandaFeed(Feed):
     Each call of :meth:`bars` fetches the candles available now (mid prices), keeps the
     ``complete`` ones only, and yields one :class:`~quantlab.live.feeds.Bar` per time that
     every symbol has a complete candle for (a time missing for one symbol is left out), in
-    time order; then it ends. A runner following the market calls it again after each bar
-    close (``after`` = the last bar's time). The still-forming candle is never served.
+    time order; then it ends: it never waits for the next candle. The still-forming candle
+    is never served.
+
+    :meth:`~quantlab.live.runner.Runner.loop` calls :meth:`bars` once, so a run on this
+    feed is a **catch-up** over the candles available when it starts, and ends with them.
+    To follow the market, start the run again after each bar close (e.g. from cron): the
+    feed resumes by time (``resume_by = "time"``: ``bars(after=<the journal's last bar>)``),
+    so a restart never repeats or skips a bar.
 
     Parameters
     ----------
-    broker : OandaBroker - supplies the base URL, token and error policy.
+    broker : OandaBroker - supplies the base URL, token and error policy (the caller's:
+        :meth:`close` leaves it open; :meth:`from_config` builds one the feed owns).
     symbols : sequence of str - OANDA instruments.
     granularity : str, default "H1" - a key of :data:`GRANULARITIES`.
-    count : int, default 500 - candles per request (OANDA allows at most 5000).
+    count : int, default 500 - candles per request (OANDA allows at most
+        :data:`MAX_CANDLES`); without ``after``, the history the run starts with.
     """
 
     #: a run resumes after the journal's last bar time (not by a count of bars)
@@ -562,8 +609,32 @@ class OandaFeed(Feed):
                                                 symbols))
         self.granularity = check_choice("granularity", granularity, tuple(GRANULARITIES),
                                         caller=caller)
-        self.count = check_int("count", count, caller=caller, minimum=1, maximum=5000)
+        self.count = check_int("count", count, caller=caller, minimum=1, maximum=MAX_CANDLES)
         self.timeframe = pd.Timedelta(seconds=GRANULARITIES[self.granularity])
+        self._own_broker = False
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], symbols: Sequence[str], *,
+                    granularity: str = "H1", count: int = 500,
+                    environ: dict[str, str] | None = None, session: Any = None) -> OandaFeed:
+        """A feed on a broker built from an OANDA config mapping; :meth:`close` closes it.
+
+        ``config`` is what :meth:`OandaBroker.from_config` takes (the token comes from the
+        environment variable ``token_env``).
+        """
+        broker = OandaBroker.from_config(config, environ=environ, session=session)
+        try:
+            feed = cls(broker, symbols, granularity=granularity, count=count)
+        except BaseException:
+            broker.close()
+            raise
+        feed._own_broker = True
+        return feed
+
+    def close(self) -> None:
+        """Close the broker (and its HTTP session) if this feed built it."""
+        if self._own_broker:
+            self.broker.close()
 
     def _candles(self, symbol: str, after: pd.Timestamp | None) -> dict[pd.Timestamp, list[float]]:
         params: dict[str, Any] = {"granularity": self.granularity, "price": "M",
@@ -619,8 +690,9 @@ def _fill(tx: Mapping[str, Any]) -> BrokerFill:
     units = float(tx["units"])
     cid = tx.get("clientOrderID") or f"oanda:{tx.get('orderID', '')}"
     fee = float(tx.get("commission", 0) or 0) + float(tx.get("guaranteedExecutionFee", 0) or 0)
+    price = tx.get("fullVWAP") or tx["price"]  # ``price`` is deprecated in v20
     return BrokerFill(str(tx["id"]), str(cid), str(tx["instrument"]),
-                      "buy" if units > 0 else "sell", abs(units), float(tx["price"]), fee,
+                      "buy" if units > 0 else "sell", abs(units), float(price), fee,
                       tx.get("time"))
 
 

@@ -15,7 +15,10 @@ is promoted with ``window="full"`` by default: the model's refits are counted fr
 bar it sees, so a trailing window decides differently; an explicit int window is checked and,
 when it differs, refused with that explanation. With ``window="full"`` the warm-up check of
 ``check_causality`` (does the signal depend on where the data starts?) does not refuse, as the
-runner keeps the history from the same first bar; look-ahead still does.
+runner keeps the history from the same first bar; look-ahead still does. Such a config runs
+on a feed that replays that whole history (``replay``, ``store``):
+:func:`~quantlab.live.venues.build_feed` refuses the venue feeds (ccxt, OANDA), which start
+with the last bars only.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import hashlib
 import importlib
 import inspect
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,9 +179,30 @@ def build_strategy(path: str, params: dict[str, Any], *, caller: str = "load_con
         raise StartupError(f"strategy {qual}: {exc}") from None
 
 
+def _nested_params(strategy: Strategy) -> Iterator[Any]:
+    """Every parameter value of ``strategy``, depth first: list, tuple and dict values are
+    opened (their items yielded, not the container), and a strategy found is yielded, then
+    its own parameters walked the same way. The one walk :func:`source_hash` and
+    :func:`history_models` share."""
+    stack: list[Any] = list(reversed(list(strategy.params.values())))
+    seen: set[int] = set()
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list | tuple | dict):
+            if id(value) in seen:  # a container holding itself: walk it once
+                continue
+            seen.add(id(value))
+            items = list(value.values()) if isinstance(value, dict) else list(value)
+            stack.extend(reversed(items))
+            continue
+        yield value
+        if isinstance(value, Strategy):
+            stack.extend(reversed(list(value.params.values())))
+
+
 def source_hash(strategy: Strategy) -> str:
     """sha256 of the source of the strategy's classes (its MRO up to ``Strategy``, and the
-    classes of strategy-valued parameters)."""
+    classes of every strategy among its parameters, at any depth: :func:`_nested_params`)."""
     h = hashlib.sha256()
     seen: set[type] = set()
 
@@ -192,10 +217,9 @@ def source_hash(strategy: Strategy) -> str:
                 h.update(c.__qualname__.encode())
 
     add(type(strategy))
-    for value in strategy.params.values():
-        for v in (value.values() if isinstance(value, dict) else [value]):
-            if isinstance(v, Strategy):
-                add(type(v))
+    for value in _nested_params(strategy):
+        if isinstance(value, Strategy):
+            add(type(value))
     return h.hexdigest()
 
 
@@ -206,18 +230,13 @@ def history_models(strategy: Strategy) -> list[str]:
     object: :class:`~quantlab.regime.HMMRegime`, :class:`~quantlab.regime.GarchRegime`)
     refits on a schedule counted from the first bar it sees and filters from there, so its
     output at bar t depends on where the history starts: a trailing window does not
-    reproduce it. Such strategies are promoted with ``window="full"`` by default.
+    reproduce it. Such strategies are promoted with ``window="full"`` by default. Models
+    are found at any depth: in a parameter, in a list, tuple or dict of parameters, in a
+    strategy among them (:func:`_nested_params`).
     """
-    found: list[str] = []
-    for value in strategy.params.values():
-        for v in (value.values() if isinstance(value, dict) else [value]):
-            if isinstance(v, Strategy):
-                found += history_models(v)
-            elif not isinstance(v, pd.Series | pd.DataFrame | str) and any(
-                    callable(getattr(v, name, None)) for name in ("filter", "predict",
-                                                                  "allowed")):
-                found.append(type(v).__name__)
-    return found
+    return [type(v).__name__ for v in _nested_params(strategy)
+            if not isinstance(v, Strategy | pd.Series | pd.DataFrame | str) and any(
+                callable(getattr(v, name, None)) for name in ("filter", "predict", "allowed"))]
 
 
 def _targets_hash(targets: np.ndarray) -> str:

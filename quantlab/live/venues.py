@@ -25,7 +25,9 @@ Design decisions a demanding user would want written down:
   ``secret``, ``token`` or ``password`` in it is refused. A ``*_env`` value that is not a
   variable name is refused without being echoed (it may be the secret pasted by mistake).
   A variable that is unset is reported by its name when the broker is built (start-up),
-  never with a value.
+  never with a value. An OANDA mapping without ``token_env`` gets ``token_env:
+  OANDA_TOKEN`` written in (the variable the adapter reads by default): the run's log
+  redaction finds the secrets it must hide by the names the config holds.
 * **Paper never authenticates** (RELIABILITY.md behaviour 12): ``broker: paper`` builds a
   :class:`~quantlab.live.brokers.PaperBroker`, whatever the environment holds, and refuses
   the OANDA feed (whose candles need the account's token).
@@ -36,6 +38,11 @@ Design decisions a demanding user would want written down:
   coarser (not a divisor of the config's) or whose minimum notional is larger would truncate
   or refuse orders the account books as filled, and reconciliation would halt the run on the
   first order. The run is refused at start, with the ``-o lot_size=...`` to promote with.
+* **A venue feed needs a finite window.** The ccxt and OANDA feeds start with the last
+  ``window`` closed bars (OANDA: at most 4999), not at the promotion's first bar; a
+  ``window: full`` config (a regime model refitting from its first bar) would decide on
+  another history than the one promoted, so :func:`build_feed` refuses it (replay or store
+  the whole history, or promote with a finite window the gate proves).
 * **Checks here, construction in the adapters.** Key sets and types are checked here so
   :func:`~quantlab.live.promote.load_config` fails before anything starts; value ranges
   (timeouts, attempts) are the adapters' own checks, run when the broker is built.
@@ -97,7 +104,8 @@ def check_broker(value: Any, *, caller: str = "load_config") -> tuple[str, dict[
 
     Returns
     -------
-    (kind, options) : the kind string and the mapping without ``kind`` (``{}`` for paper).
+    (kind, options) : the kind string and the mapping without ``kind`` (``{}`` for paper);
+        an OANDA mapping gets its default ``token_env: OANDA_TOKEN`` filled in.
 
     Raises
     ------
@@ -227,6 +235,8 @@ def _check_oanda(options: dict[str, Any], caller: str) -> None:
                                             "a non-empty string", account,
                                             "e.g. account_id: '101-001-1234567-001'."))
     _env_name(options, "token_env", caller)
+    # the adapter's default, written out: log redaction finds secrets by the names held here
+    options.setdefault("token_env", "OANDA_TOKEN")
     check_choice("broker.environment", options.get("environment", "practice"),
                  ("practice", "live"), caller=caller)
     if options.get("base_url") is not None:
@@ -397,12 +407,15 @@ def build_feed(config: LiveConfig, kind: str, **options: Any) -> Feed:
         ``replay``: ``data`` (a DataFrame, required), ``speed``.
         ``store``: ``store_dir`` (required), ``start``, ``end``, ``speed``.
         ``ccxt``: ``exchange`` (default the broker's), ``poll_seconds``, ``history``
-        (default the config's window, else 500), ``max_polls``, ``stale_bars``, ``gap``,
+        (default the config's window), ``max_polls``, ``stale_bars``, ``gap``,
         ``settle_seconds``; the broker's ``urls`` (``base``) and ``sandbox`` are followed.
-        ``oanda``: ``count`` (candles per request), ``environ``; an OANDA broker config
-        only (the candles need the account's token, which paper never uses). The OANDA
-        feed serves the closed candles available when asked, then ends (a catch-up run);
-        it resumes by time after a restart.
+        ``oanda``: ``count`` (candles per request, default the config's window + 1: the
+        last ``window`` closed candles and the forming one, which is dropped; OANDA serves
+        at most 5000), ``environ``; an OANDA broker config only (the candles need
+        the account's token, which paper never uses). The OANDA feed serves the closed
+        candles available when asked, then ends (a catch-up run); it resumes by time after
+        a restart; close it (:meth:`~quantlab.live.oanda.OandaFeed.close`) to close the
+        HTTP session it opened.
 
     Returns
     -------
@@ -412,7 +425,9 @@ def build_feed(config: LiveConfig, kind: str, **options: Any) -> Feed:
     ------
     StartupError
         An unknown kind or option, a missing required option, a feed the config's broker
-        cannot back (an OANDA feed for a paper config).
+        cannot back (an OANDA feed for a paper config), a ccxt or OANDA feed for a
+        ``window: full`` config (the venue serves the last bars, not the promotion's
+        history), an OANDA feed without ``count`` for a window longer than 4999 bars.
     """
     kind = _startup(lambda: check_choice("feed", kind, FEED_KINDS, caller="build_feed"))
     builders = {"replay": _replay_feed, "store": _store_feed, "ccxt": _ccxt_feed,
@@ -427,6 +442,19 @@ def _startup(fn: Any) -> Any:
         raise
     except QuantlabError as exc:
         raise StartupError(str(exc)) from None
+
+
+def _finite_window(config: LiveConfig, kind: str) -> int:
+    """The config's window; a ``window: full`` config is refused on a venue feed."""
+    if config.window is None:
+        raise InvalidParameterError(message(
+            "window", f"build_feed[{kind}]", "a finite number of bars for a venue feed",
+            "full", f"The {kind} feed starts with the last closed bars the venue serves, not "
+            "at the promotion's first bar, so a model that needs the whole history (refits "
+            "counted from its first bar) would decide on another history than the one "
+            "promoted. Replay it over the whole history (--feed replay or --feed store), or "
+            "promote with a finite window the gate proves (--window N)."))
+    return int(config.window)
 
 
 def _known(options: Mapping[str, Any], known: tuple[str, ...], kind: str) -> None:
@@ -470,8 +498,8 @@ def _ccxt_feed(config: LiveConfig, options: dict[str, Any]) -> Feed:
         raise InvalidParameterError(message(
             "exchange", "build_feed[ccxt]", "a ccxt exchange id (a paper config names none)",
             None, "Pass --exchange binance (or exchange='binance')."))
-    if "history" not in options:
-        options["history"] = config.window if config.window is not None else 500
+    window = _finite_window(config, "ccxt")
+    options.setdefault("history", window)
     from quantlab.live.promote import timeframe_delta, timeframe_text
 
     urls = dict(venue.get("urls") or {})
@@ -493,7 +521,8 @@ def _ccxt_feed(config: LiveConfig, options: dict[str, Any]) -> Feed:
 
 
 def _oanda_feed(config: LiveConfig, options: dict[str, Any]) -> Feed:
-    from quantlab.live.oanda import OandaBroker, OandaFeed
+    from quantlab.live.oanda import MAX_CANDLES as OANDA_MAX_COUNT
+    from quantlab.live.oanda import OandaFeed
 
     _known(options, ("count", "environ"), "oanda")
     if config.broker != "oanda":
@@ -501,12 +530,19 @@ def _oanda_feed(config: LiveConfig, options: dict[str, Any]) -> Feed:
             "feed", "build_feed", "'oanda' only with an OANDA broker config", "oanda",
             f"The {config.broker} config has no OANDA account (and paper never uses a token): "
             "use --feed replay or --feed store, or promote with an oanda broker."))
-    environ = options.pop("environ", None)
-    broker = OandaBroker.from_config(config.broker_options, environ=environ)
-    feed = OandaFeed(broker, config.symbols, granularity=granularity_of(config.timeframe),
-                     **options)
-    feed.resume_by = "time"  # bars(after=the journal's last bar): a restart never skips by count
-    return feed
+    window = _finite_window(config, "oanda")
+    if "count" not in options:
+        # + 1: without `from`, OANDA's last `count` candles include the forming one
+        if window + 1 > OANDA_MAX_COUNT:
+            raise InvalidParameterError(message(
+                "window", "build_feed[oanda]", f"at most {OANDA_MAX_COUNT - 1} bars (OANDA "
+                f"serves {OANDA_MAX_COUNT} candles a request, the forming one included)",
+                window, "Promote with a shorter window, or pass count= knowing the run "
+                "starts with fewer bars than its window."))
+        options["count"] = window + 1
+    granularity = granularity_of(config.timeframe)
+    return OandaFeed.from_config(config.broker_options, config.symbols,
+                                 granularity=granularity, **options)
 
 
 # ---- the venue's rules vs the config's -----------------------------------------------------

@@ -182,6 +182,9 @@ class FakeOanda(LoopbackFake):
     now : str or Timestamp, default "2024-03-01 12:30" - the server clock (settable).
     commission_per_unit : float, default 0 - commission per unit filled (home currency).
     page_size : int, default 1000 - most transactions one ``sinceid`` reply holds.
+    legacy_price_offset : float, default 0 - added to the deprecated ``price`` field of an
+        ``ORDER_FILL`` only (``fullVWAP`` and the ledger keep the true fill price), so a
+        test can tell which field a client reads.
     """
 
     handler = _Handler
@@ -190,7 +193,7 @@ class FakeOanda(LoopbackFake):
     def __init__(self, *, account_id: str = "101-001-1234567-001", token: str = "fake-token",
                  balance: float = 100_000.0, currency: str = "USD", seed: int = 0,
                  now: Any = "2024-03-01 12:30", commission_per_unit: float = 0.0,
-                 page_size: int = 1000) -> None:
+                 page_size: int = 1000, legacy_price_offset: float = 0.0) -> None:
         self.account_id = account_id
         self.token = token
         self.currency = currency
@@ -199,6 +202,7 @@ class FakeOanda(LoopbackFake):
         self.listing_ns = _ns("2024-01-01")
         self.commission_per_unit = float(commission_per_unit)
         self.page_size = int(page_size)
+        self.legacy_price_offset = float(legacy_price_offset)
         self.instruments = {k: dict(v) for k, v in INSTRUMENTS.items()}
         self.prices: dict[str, tuple[float, float]] = {k: (p, p) for k, p in _PRICES.items()}
         self.balance = float(balance)
@@ -522,7 +526,8 @@ class FakeOanda(LoopbackFake):
         commission = abs(units) * self.commission_per_unit
         self.balance += pl - commission
         fill = self._record({"type": "ORDER_FILL", "orderID": oid, "instrument": inst,
-                             "units": self.orders[oid]["units"], "price": str(price),
+                             "units": self.orders[oid]["units"],
+                             "price": str(price + self.legacy_price_offset),
                              "fullVWAP": str(price), "reason": "MARKET_ORDER",
                              "pl": _num(pl), "financing": "0.0000",
                              "commission": _num(commission),

@@ -83,3 +83,73 @@ def test_cli_logging_redacts_the_configs_secrets_by_value(monkeypatch):
     assert text.count("***") == 3 and "X-MBX-APIKEY" in text and "sendMessage" in text
     for canary in ("canary-key-8f1e", "canary-telegram-77aa", "canary-api-token-31"):
         assert canary not in text
+
+
+# ---------------------------------------------------------------- review fixes
+def _promoted(tmp_path):
+    assert main(["promote", "SmaCross", "--name", "fx", "--start", "2011-06", "--end",
+                 "2012-12", "--symbol", "AAPL", "--out", str(tmp_path)]) == 0
+    return tmp_path / "fx.yaml"
+
+
+def test_run_closes_the_feed_and_halt_latches_in_one_transaction(tmp_path, monkeypatch):
+    from quantlab.live import commands
+    from quantlab.live.journal import Journal
+
+    config = _promoted(tmp_path)
+    closed: list[int] = []
+    build = commands._feed
+
+    def spy_feed(args, cfg):
+        feed = build(args, cfg)
+        monkeypatch.setattr(feed, "close", lambda: closed.append(1), raising=False)
+        return feed
+
+    monkeypatch.setattr(commands, "_feed", spy_feed)
+    journal = tmp_path / "j.sqlite"
+    assert main(["live", "run", str(config), "--start", "2012-01", "--end", "2012-03",
+                 "--journal", str(journal), "--no-fsync", "--max-bars", "5"]) == 0
+    assert closed == [1]  # the feed's session is closed when the run ends
+
+    def count(table):
+        j = Journal(journal, mode="paper", readonly=True)
+        try:
+            return j.rows(table)
+        finally:
+            j.close()
+
+    txns_before = len(count("txns"))
+    assert main(["live", "halt", str(journal), "--reason", "fx3"]) == 0
+    txns = count("txns")[txns_before:]
+    assert [t["kind"] for t in txns] == ["halt"]  # halts row and alert: ONE transaction
+    assert [r["reason"] for r in count("halts")] == ["fx3"]
+    assert [a["message"] for a in count("alerts") if a["kind"] == "halt"] == [
+        "HALTED by cli: fx3"]
+
+
+def test_a_missing_broker_or_monitoring_file_is_named(tmp_path, capsys):
+    for option, value in (("--broker", "brokers/oanda.yaml"), ("--broker", "oanda.yml"),
+                          ("--monitoring", str(tmp_path / "monitoring.json")),
+                          ("--broker", "conf/broker")):
+        code = main(["promote", "SmaCross", "--name", "m", "--symbol", "AAPL", option, value,
+                     "--out", str(tmp_path)])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1, err
+        assert f"`{option}` of promote() must be an existing YAML file" in err
+        assert value in err and "No file" in err
+    assert not (tmp_path / "m.yaml").exists()
+    # an inline mapping holding a '/' is still read as YAML
+    code = main(["promote", "SmaCross", "--name", "m", "--symbol", "AAPL", "--start",
+                 "2011-06", "--end", "2012-12", "--broker", "{kind: oanda, account_id: "
+                 "101-001-1-001, base_url: 'http://127.0.0.1:9/v3'}", "--out", str(tmp_path)])
+    assert code == 0
+    assert yaml.safe_load((tmp_path / "m.yaml").read_text())["broker"]["base_url"] == (
+        "http://127.0.0.1:9/v3")
+
+
+def test_serve_checks_the_host_before_saying_serving(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("QUANTLAB_API_TOKEN", raising=False)
+    code = main(["live", "serve", str(tmp_path / "j.sqlite"), "--host", "0.0.0.0"])
+    out, err = capsys.readouterr()
+    assert code == 2 and "serving" not in out
+    assert "`host` of serve()" in err and "QUANTLAB_API_TOKEN" in err

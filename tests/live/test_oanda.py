@@ -130,18 +130,42 @@ def test_fills_since_chains_exactly_across_calls_and_pages():
         assert broker.fills_since(cursor) == ([], cursor)
 
 
-def test_fills_since_stops_after_max_pages_and_resumes_exactly():
+def test_fills_since_refuses_a_history_longer_than_max_pages():
+    """A capped read never returns a partial set as if complete (the runner reconciles with
+    ``fills_since(0)``): it raises, naming max_pages; a larger cap reads everything."""
     with FakeOanda(token=CANARY, page_size=1) as server:
-        broker = make_broker(server, max_pages=2)
         for seq in range(3):
-            broker.submit(order(seq, "EUR_USD", "buy", 10))
-        got, cursor, calls = [], 0, 0
-        while cursor < len(server.transactions) and calls < 20:
-            fills, cursor = broker.fills_since(cursor)
-            got += fills
-            calls += 1
-        assert calls > 1
-        assert [f.trade_id for f in got] == [t["id"] for t in server.fills()]
+            make_broker(server).submit(order(seq, "EUR_USD", "buy", 10))
+        total = len(server.transactions)  # CREATE + 3 x (MARKET_ORDER, ORDER_FILL) = 7
+        broker = make_broker(server, max_pages=total - 1)
+        before = len(server.requests_to("GET", "/transactions/sinceid"))
+        with pytest.raises(ExchangeError, match=r"longer than max_pages=6 pages.*Raise "
+                                                r"max_pages"):
+            broker.fills_since(0)
+        assert len(server.requests_to("GET", "/transactions/sinceid")) - before == total - 1
+        # the cap exactly reached: complete, no error
+        fills, cursor = make_broker(server, max_pages=total).fills_since(0)
+        assert cursor == total
+        assert [f.trade_id for f in fills] == [t["id"] for t in server.fills()]
+        # from a later cursor the same cap is enough
+        fills, cursor = broker.fills_since(2)
+        assert cursor == total and len(fills) == len(server.fills())
+
+
+def test_fill_price_is_full_vwap_not_the_deprecated_price():
+    with FakeOanda(token=CANARY, legacy_price_offset=0.25) as server:
+        server.set_price("EUR_USD", 1.08500, 1.08520)
+        broker = make_broker(server)
+        broker.submit(order(0, "EUR_USD", "buy", 1000))
+        (fill,), _ = broker.fills_since(0)
+        (truth,) = server.fills()
+        assert fill.price == float(truth["fullVWAP"]) == 1.08520  # the ask: a buy
+        assert float(truth["price"]) != fill.price  # the deprecated field is not read
+    from quantlab.live.oanda import _fill
+
+    legacy = {"id": "9", "type": "ORDER_FILL", "orderID": "8", "instrument": "EUR_USD",
+              "units": "-5", "price": "1.1"}  # an old transaction without fullVWAP
+    assert _fill(legacy).price == 1.1 and _fill(legacy).side == "sell"
 
 
 # ---------------------------------------------------------------------- unknown outcome
@@ -296,6 +320,22 @@ def test_truncation_and_minimum_are_local(venue):
     assert server.positions() == {"EUR_USD": 1000.0, "DE30_EUR": -2.5}
 
 
+@pytest.mark.parametrize("size", [1e27, 1e28, 1.7e308])
+@pytest.mark.parametrize("symbol", ["EUR_USD", "DE30_EUR"])
+def test_a_huge_size_is_refused_locally_not_an_exception(venue, symbol, size):
+    """1e27 units overflow the default 28-digit decimal context: refused, zero requests."""
+    from decimal import Decimal
+
+    server, broker = venue
+    broker.rules(symbol)
+    n = len(server.requests)
+    ack = broker.submit(order(0, symbol, "buy", size))
+    assert ack.state == "REJECTED" and ack.detail.startswith("refused locally")
+    assert "exceed the maximum order size" in ack.detail
+    assert len(server.requests) == n and server.orders == {}
+    assert broker.units(symbol, size) == Decimal(repr(size))  # exact, never rounded
+
+
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(symbol=st.sampled_from(sorted(INSTRUMENTS)),
@@ -407,6 +447,24 @@ def test_feed_serves_closed_candles_only(venue):
     later = list(feed.bars(after=bars[-3].time))
     assert [b.time for b in later] == [b.time for b in bars[-2:]]
     assert len(list(feed.bars(skip=45))) == 4
+
+
+def test_feed_from_config_owns_and_closes_its_broker(venue, monkeypatch):
+    server, broker = venue
+    cfg = {"account_id": server.account_id, "token_env": "MY_OANDA", "base_url": server.url}
+    feed = OandaFeed.from_config(cfg, ["EUR_USD"], granularity="H1", count=3,
+                                 environ={"MY_OANDA": CANARY}, session=server.session())
+    assert [b.time for b in feed.bars()] == list(server.candles("EUR_USD", "H1",
+                                                                count=2).index)
+    closed: list[str] = []
+    monkeypatch.setattr(feed.broker, "close", lambda: closed.append("own"))
+    feed.close()
+    assert closed == ["own"]
+    lent = OandaFeed(broker, ["EUR_USD"], count=3)  # the caller's broker: left open
+    monkeypatch.setattr(broker, "close", lambda: closed.append("lent"))
+    lent.close()
+    assert closed == ["own"]
+    assert lent.resume_by == "time" and feed.resume_by == "time"
 
 
 def time_of(text: str):

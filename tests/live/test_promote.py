@@ -156,3 +156,55 @@ def test_the_committed_demo_config_verifies():
     cfg = load_config(path)
     assert cfg.broker == "paper" and cfg.reference["dataset"] == "aapl"
     verify_fingerprint(cfg)
+
+
+class Vote(Strategy):
+    """The mean of its members' signals: strategies held in a tuple parameter."""
+
+    members: tuple = ()
+    screens: tuple = ()
+
+    def signal(self, data):
+        return sum(m.signal(data) for m in self.members) / len(self.members)
+
+
+class Calm:
+    """A regime model by duck type (``allowed``)."""
+
+    def allowed(self, data):
+        return data["close"].pct_change().abs() < 0.05
+
+
+def test_history_models_are_found_inside_lists_tuples_and_nested_strategies():
+    from quantlab.live.promote import history_models
+    from quantlab.regime import GarchRegime
+
+    garch = GarchRegime(refit_every=63, min_train=100)
+    nested = Vote(members=(SmaCross(fast=3, slow=8),
+                           RegimeFiltered(base=EmaCross(fast=3, slow=8), regime=garch)),
+                  screens=(Calm(),))
+    assert sorted(history_models(nested)) == ["Calm", "GarchRegime"]
+    assert history_models(Vote(members=(SmaCross(fast=3, slow=8),), screens=(0.5, "x"))) == []
+    # the one-level case is unchanged
+    assert history_models(RegimeFiltered(base=SmaCross(fast=3, slow=8), regime=garch)) == [
+        "GarchRegime"]
+
+
+def test_source_hash_covers_strategies_inside_containers_and_is_stable_one_level_deep():
+    import hashlib
+    import inspect
+
+    from quantlab.live.promote import source_hash
+
+    sma, ema = SmaCross(fast=3, slow=8), EmaCross(fast=3, slow=8)
+    assert source_hash(Vote(members=(sma,))) != source_hash(Vote(members=(ema,)))
+    inner = Vote(members=(RegimeFiltered(base=sma, regime=Calm()),))
+    assert source_hash(inner) != source_hash(Vote(members=(RegimeFiltered(base=ema,
+                                                                          regime=Calm()),)))
+    # a strategy holding one strategy hashes exactly as promoted configs already recorded:
+    # the source of its classes (MRO up to Strategy), then of the held strategy's classes
+    expected = hashlib.sha256()
+    for cls in (*RegimeFiltered.__mro__, *SmaCross.__mro__):
+        if cls not in (Strategy, object):
+            expected.update(inspect.getsource(cls).encode())
+    assert source_hash(RegimeFiltered(base=sma, regime=Calm())) == expected.hexdigest()

@@ -298,3 +298,91 @@ def test_the_committed_exchange_example_verifies_and_names_its_variables(monkeyp
     monkeypatch.delenv("BINANCE_API_KEY", raising=False)
     with pytest.raises(StartupError, match=r"BINANCE_API_KEY is not set"):
         build_broker(cfg, journal_path=tmp_path / "j.sqlite")
+
+
+# ---------------------------------------------------------------- venue feeds and windows
+def oanda_broker(url: str, **extra) -> dict:
+    return {"kind": "oanda", "account_id": "101-001-1234567-001", "token_env": "FX3_OANDA",
+            "base_url": url, **extra}
+
+
+def test_a_full_window_config_is_refused_on_venue_feeds(tmp_path, bars):
+    """``window: full`` needs the promotion's whole history; a venue feed serves the last
+    bars only, so the refits would differ silently: refused at start, naming the fix."""
+    full = load_config(promote(STRAT, data=bars.iloc[:300], name="full", out_dir=tmp_path,
+                               reference_bars=60, symbols=["EUR_USD"], window="full",
+                               broker=oanda_broker("http://127.0.0.1:1")))
+    assert full.window is None
+    for kind, options in (("ccxt", {"exchange": "binance"}), ("oanda", {})):
+        with pytest.raises(StartupError, match=rf"`window` of build_feed\[{kind}\].*got "
+                                               r"'full'.*--feed replay.*--window N"):
+            build_feed(full, kind, **options)
+    replay = build_feed(full, "replay", data=bars.iloc[300:305])  # the history itself: fine
+    assert len(list(replay.bars())) == 5
+
+
+def test_the_oanda_feed_starts_with_the_configs_window(tmp_path, bars, monkeypatch):
+    from dataclasses import replace
+
+    from tests.fakes.oanda import FakeOanda
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                 "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FX3_OANDA", "fx3-canary-token")
+    with FakeOanda(token="fx3-canary-token", now="2024-03-01 12:30") as server:
+        cfg = load_config(promote(STRAT, data=bars.iloc[:300], name="fx", out_dir=tmp_path,
+                                  reference_bars=60, symbols=["EUR_USD"],
+                                  broker=oanda_broker(server.url)))
+        feed = build_feed(cfg, "oanda")
+        try:
+            got = [b.time for b in feed.bars()]
+        finally:
+            feed.close()
+        truth = server.candles("EUR_USD", "H1", count=cfg.window)  # the closed ones
+        assert len(got) == cfg.window and got == list(truth.index)
+        (request,) = server.requests_to("GET", "/candles")
+        assert int(request.params["count"]) == cfg.window + 1  # + the forming candle
+        with pytest.raises(StartupError, match=r"`window` of build_feed\[oanda\]\(\) must be at "
+                                               r"most 4999 bars.*got 5000"):
+            build_feed(replace(cfg, window=5000), "oanda")
+        explicit = build_feed(replace(cfg, window=5000), "oanda", count=10)
+        assert explicit.count == 10  # the caller's choice, stated
+        explicit.close()
+
+
+def test_an_oanda_mapping_without_token_env_names_and_redacts_the_default(tmp_path, bars,
+                                                                         monkeypatch):
+    """The adapter reads OANDA_TOKEN when ``token_env`` is omitted: the config must name it,
+    or the run's log redaction (which finds secrets by the names a config holds) misses it."""
+    import io
+    import logging
+
+    from quantlab.live.commands import _redact_logs
+
+    bare = {"kind": "oanda", "account_id": "101-001-1-001"}
+    assert check_broker(bare, caller="promote")[1]["token_env"] == "OANDA_TOKEN"
+    path = promote(STRAT, data=bars.iloc[:300], name="bare", out_dir=tmp_path,
+                   reference_bars=60, symbols=["EUR_USD"], broker=bare)
+    assert yaml.safe_load(path.read_text())["broker"]["token_env"] == "OANDA_TOKEN"
+    doc = yaml.safe_load(path.read_text())  # an older config, written without it
+    del doc["broker"]["token_env"]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    cfg = load_config(path)
+    assert cfg.broker_options["token_env"] == "OANDA_TOKEN"
+    canary = "oanda-canary-5e1f0b9d"
+    monkeypatch.setenv("OANDA_TOKEN", canary)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        _redact_logs(cfg)
+        logging.getLogger("urllib3").warning("Authorization: Bearer %s", canary)
+    finally:
+        root.removeHandler(handler)
+        if logging.lastResort is not None:
+            for flt in list(logging.lastResort.filters):
+                logging.lastResort.removeFilter(flt)
+    text = stream.getvalue()
+    assert "Authorization: Bearer ***" in text and canary not in text
