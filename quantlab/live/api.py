@@ -92,7 +92,7 @@ from quantlab.live._errors import JournalError, StartupError
 from quantlab.live.journal import Journal, journal_mode
 from quantlab.live.secrets import Secret, secret_from_env
 
-__all__ = ["create_app", "serve", "start_in_thread", "ApiServer", "TokenBuckets",
+__all__ = ["create_app", "serve", "check_serve", "start_in_thread", "ApiServer", "TokenBuckets",
            "TOKEN_ENV", "DEFAULT_PORT"]
 
 #: The environment variable :func:`serve` reads the API token from.
@@ -541,6 +541,22 @@ def _resolve_token(token: Secret | None, token_env: str) -> Secret | None:
     if token is None:
         return secret_from_env(token_env, required=False)
     return token
+
+
+def check_serve(journal: str | Path, *, host: str, port: int, token: Secret | None = None,
+                token_env: str = TOKEN_ENV) -> None:
+    """Make the checks of :func:`serve` (the port's range; a non-loopback host needs a
+    token) without binding anything.
+
+    Raises
+    ------
+    InvalidParameterError
+    """
+    from uvicorn.config import LOGGING_CONFIG
+
+    _config(journal, host=host, port=port, token=token, log_level="warning",
+            rate_limit=(60, 60.0), token_env=token_env, caller="serve",
+            log_config=LOGGING_CONFIG)
 
 
 def _config(journal: str | Path, *, host: str, port: int, token: Secret | None, log_level: str,

@@ -121,15 +121,11 @@ def _add_serve(sub: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from uvicorn.config import LOGGING_CONFIG
-
-    from quantlab.live.api import TOKEN_ENV, _config, serve
+    from quantlab.live.api import check_serve, serve
 
     # the checks serve() makes (a non-loopback host needs a token, the port's range) come
     # first: "serving" is printed only for a server that will start
-    _config(args.journal, host=args.host, port=args.port, token=None, log_level="warning",
-            rate_limit=(60, 60.0), token_env=TOKEN_ENV, caller="serve",
-            log_config=LOGGING_CONFIG)
+    check_serve(args.journal, host=args.host, port=args.port)
     print(f"serving {args.journal} on http://{args.host}:{args.port}/ (Ctrl-C stops)")
     serve(args.journal, host=args.host, port=args.port)
     return 0
