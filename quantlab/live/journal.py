@@ -233,12 +233,6 @@ class Journal:
         for listener in self.alert_listeners:
             listener(kind, text, bar_time)
 
-    def halt(self, reason: str, source: str = "cli") -> None:
-        """Latch a halt (cleared only by :meth:`resume`)."""
-        with self.transaction("halt") as cur:
-            cur.execute("INSERT INTO halts (time, action, source, reason) VALUES (?, ?, ?, ?)",
-                        (_time.time(), "halt", source, reason))
-
     def latch(self, reason: str, source: str) -> None:
         """Latch a halt and journal its alert in ONE transaction, then tell the listeners.
 

@@ -475,7 +475,7 @@ def test_kill_switch_persists_across_restart_and_only_exits_reach_the_venue(
     trade(fresh, config, journal, max_bars=buy_bar)
     assert ledger_position(fresh) > 0
     with Journal(journal, mode="live") as j:
-        j.halt("operator test", source="cli")            # what `quantlab live halt` writes
+        j.latch("operator test", source="cli")           # what `quantlab live halt` writes
     res = trade(fresh, config, journal, max_bars=40)       # restart: still halted
     assert res.state == "HALTED"
     res = trade(fresh, config, journal)                    # and again, to the end

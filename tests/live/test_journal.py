@@ -26,7 +26,7 @@ def test_wal_and_append_only(tmp_path):
 
 def test_halt_latch_persists_until_resume(tmp_path):
     j = Journal(tmp_path / "j.sqlite")
-    j.halt("manual", source="cli")
+    j.latch("manual", source="cli")
     j.close()
     j = Journal(tmp_path / "j.sqlite")
     assert j.latched() == ("cli", "manual")

@@ -173,8 +173,7 @@ def test_metrics_and_api_are_served_during_the_run_and_match_the_journal(tmp_pat
 def _halt_by_cli(journal):
     def halt() -> None:  # what `quantlab live halt` writes, from another connection
         j = Journal(journal)
-        j.halt("operator test", source="cli")
-        j.alert("halt", "HALTED by cli: operator test")
+        j.latch("operator test", source="cli")
         j.close(checkpoint=False)
     return halt
 

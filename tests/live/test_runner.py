@@ -77,7 +77,7 @@ def test_latched_halt_survives_restart_and_exits_still_work(tmp_path, aapl, conf
     first = run(config, feed=ReplayFeed(aapl), journal=journal, max_bars=i_buy + 1, fsync=False)
     assert first.positions["AAPL"] > 0  # long when the halt comes
     j = Journal(journal)
-    j.halt("operator test", source="cli")  # what `quantlab live halt` writes
+    j.latch("operator test", source="cli")  # what `quantlab live halt` writes
     j.close()
     assert status(journal)["state"] == HALTED
     second = run(config, feed=ReplayFeed(aapl), journal=journal, fsync=False)
