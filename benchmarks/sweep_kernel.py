@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/sweep_kernel.py [--bars 100000] [--repeat 5]
 
-Part 1: ``cross_sweep_nb`` on the benchmark grid of ``benchmarks/backtest.py`` (SMA cross,
+Part 1: ``cross_sweep`` (the fused kernel, one share of combinations per thread) on the
+benchmark grid of ``benchmarks/backtest.py`` (SMA cross,
 fast < slow in 5..54, 1225 combinations, fill at the close, fees 0.1 %): CPU seconds of the
 calling thread with one numba thread (``time.thread_time``, insensitive to other load), and
 wall seconds with all threads; best of ``--repeat``.
@@ -33,20 +34,20 @@ def part1(n: int, repeat: int) -> None:
     o = data["open"].to_numpy().copy()
     c = data["close"].to_numpy().copy()
     args = (SK.MA_SMA, windows, params, warm, o, c, False, 1e4, 0.001, 0.0, 0.0, 1.0, 0, n - 1)
-    SK.cross_sweep_nb(*args)  # compile / load
+    SK.cross_sweep(*args)  # compile / load
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     cpu = min(_timed(time.thread_time, args) for _ in range(repeat))
     numba.set_num_threads(threads)
     wall = min(_timed(time.perf_counter, args) for _ in range(repeat))
     per = 1e9 / (len(pairs) * n)
-    print(f"cross_sweep_nb, {len(pairs)} combinations x {n} bars: 1 thread {cpu:.3f} s CPU "
+    print(f"cross_sweep, {len(pairs)} combinations x {n} bars: 1 thread {cpu:.3f} s CPU "
           f"({cpu * per:.2f} ns per bar x combination); {threads} threads {wall:.3f} s wall")
 
 
 def _timed(clock, args) -> float:
     t0 = clock()
-    SK.cross_sweep_nb(*args)
+    SK.cross_sweep(*args)
     return clock() - t0
 
 

@@ -226,11 +226,11 @@ def _slow_warmups(factor: int, grid: pd.DataFrame) -> np.ndarray:
 
 #: ``SmaCross.sweep_fast_path``: SMA columns once per window, the fused cross kernel, warmup = slow.
 SMA_CROSS_FAST_PATH = FastPath(partial(_cross_prepare, SMA_SPEC), SK.cross_exposure_nb,
-                               partial(SK.cross_sweep_nb, SK.MA_SMA), _cross_windows,
+                               partial(SK.cross_sweep, SK.MA_SMA), _cross_windows,
                                partial(_slow_warmups, 1))
 #: ``EmaCross.sweep_fast_path``: as :data:`SMA_CROSS_FAST_PATH` with EMAs, warmup = 5 slow.
 EMA_CROSS_FAST_PATH = FastPath(partial(_cross_prepare, EMA_SPEC), SK.cross_exposure_nb,
-                               partial(SK.cross_sweep_nb, SK.MA_EMA), _cross_windows,
+                               partial(SK.cross_sweep, SK.MA_EMA), _cross_windows,
                                partial(_slow_warmups, 5))
 
 

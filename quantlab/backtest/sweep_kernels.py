@@ -9,7 +9,8 @@
 * :func:`cross_sweep_nb` - the fused kernel: the moving averages, the cross exposure, a
   single-asset target-mode simulator (cash account, fees, slippage, fill at the close or
   next open) and the statistics in one pass over the bars, no per-bar allocation,
-  O(K + W + T) memory.
+  O(K + W * span + T) memory; equal to :func:`sweep_targets_nb` bit for bit.
+  :func:`cross_sweep` calls it with one share of the combinations per thread.
 
 Each kernel returns a (K, ``len(RAW_STATS)``) float64 array, columns :data:`RAW_STATS`.
 
@@ -23,12 +24,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from quantlab._jit import njit, prange, trailing_zeros
+from quantlab._jit import njit, num_threads, prange, trailing_zeros
 from quantlab.backtest.kernels import REASON_END, run_nb, trades_nb
 from quantlab.backtest.orders import _cash_cap, order_size_nb
 from quantlab.indicators.overlap import _ema_window_nb, sma_nb
 
-__all__ = ["RAW_STATS", "sweep_targets_nb", "cross_exposure_nb", "cross_sweep_nb", "MA_SMA", "MA_EMA"]
+__all__ = ["RAW_STATS", "sweep_targets_nb", "cross_exposure_nb", "cross_sweep_nb", "cross_sweep",
+           "MA_SMA", "MA_EMA"]
 
 #: Columns of the kernels' output (finished into the public statistics by ``sweep``).
 RAW_STATS: tuple[str, ...] = ("total_return", "n_returns", "mean_return", "var_return",
@@ -222,7 +224,8 @@ def _order_nb(q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees
 
 _N_STATE = 19  # per-combination state carried between time blocks (see _cross_block_nb)
 _BLOCK = 1024  # bars per block: 50 moving averages x 1024 bars x 8 B = 400 kB stays in L2
-_ALL_IN = 1e-12  # |cash| / equity below which a long position counts as all in
+_ROUND_UP = 1.0 + 2.0 ** -50  # floor * _ROUND_UP >= the exact peak * (1 + max_dd)
+_SPAN_BYTES = 32 << 20  # moving averages held at once: (W, span) float64 within 32 MB
 
 
 @njit
@@ -235,9 +238,12 @@ def _bar_stats_nb(eq, prev, n, s1, s2, down, peak, max_dd, floor):
         s2 += r * r
         lo = min(r, 0.0)
         down += lo * lo
+    # the drawdown of _path_stats_nb: a new peak, or eq / peak - 1 below max_dd. floor bounds
+    # from above the equities that can set a new max_dd (rounded up, so none is missed), which
+    # spares the division on most bars
     if eq > peak:
         peak = eq
-        floor = peak * (1.0 + max_dd)
+        floor = peak * (1.0 + max_dd) * _ROUND_UP
     elif eq < floor and peak > 0.0:
         dd = eq / peak - 1.0
         if dd < max_dd:
@@ -335,8 +341,8 @@ def _next_bit_nb(mask, nw, p):
 
 
 @njit
-def _cross_block_nb(st, gt, lt, s1_pre, s2_pre, down_pre, mf, ms, off, t0, t1, below, warm,
-                    open_, close, fill_next_open, fee_rate, fee_fixed, slippage, size):
+def _cross_block_nb(st, gt, lt, mf, ms, off, t0, t1, below, warm, open_, close, fill_next_open,
+                    fee_rate, fee_fixed, slippage, size):
     """Run one combination over bars [t0, t1) from its state row ``st`` (written back).
 
     The target used at bar t was decided at bar d = t - 1 (fill at the next open) or d = t
@@ -347,11 +353,12 @@ def _cross_block_nb(st, gt, lt, s1_pre, s2_pre, down_pre, mf, ms, off, t0, t1, b
     * flat: equity is constant, so each bar adds a zero return; the bars are counted in
       bulk. The next event is the next non-zero byte of the block's cross masks ``gt`` /
       ``lt`` (:func:`_build_masks_nb`, built once per block), found 8 bars at a time;
-    * long and all in (``|cash| <= 1e-12 equity``): the return of each bar equals the price
-      return ``close_t / close_{t-1} - 1`` to ~1e-12 relative, so the sums of returns, of
-      squares and of squared losses come from the prefix sums ``*_pre`` (O(1) per segment);
-      only the drawdown is followed bar by bar;
-    * otherwise (shorts, partial size): the exact per-bar statistics of ``simulate_nb``.
+    * holding a position: each bar's equity, return and drawdown as
+      :func:`_path_stats_nb` computes them from ``simulate_nb``'s equity, with the same
+      operations in the same order, so the same numbers. (Sums of the price returns over
+      a stretch, from prefix sums, were 20% faster but only equal to ~1e-12: the equity
+      ``cash + q * close`` is not ``q * close``. The divisions, four at a time, and sums in
+      lanes were tried too: slower on stretches this short, ~12 bars.)
 
     The common events (opening a long from cash, closing it) are written out
     (:func:`_open_long_nb`, :func:`_close_long_nb`); the others go through :func:`_order_nb`.
@@ -380,24 +387,6 @@ def _cross_block_nb(st, gt, lt, s1_pre, s2_pre, down_pre, mf, ms, off, t0, t1, b
         if q == 0.0:
             if prev != 0.0:
                 n += te - t
-        elif q > 0.0 and prev > 0.0 and abs(cash) <= _ALL_IN * prev:
-            n += te - t
-            expo += te - t
-            s1 += s1_pre[te] - s1_pre[t]
-            s2 += s2_pre[te] - s2_pre[t]
-            down += down_pre[te] - down_pre[t]
-            for u in range(t, te):
-                eq = cash + q * close[u]
-                if eq > peak:
-                    peak = eq
-                    floor = peak * (1.0 + max_dd)
-                elif eq < floor:
-                    dd = eq / peak - 1.0
-                    if dd < max_dd:
-                        max_dd = dd
-                        floor = eq
-            if te > t:
-                prev = cash + q * close[te - 1]
         else:
             for u in range(t, te):
                 eq = cash + q * close[u]
@@ -457,7 +446,7 @@ def _ma_block_nb(kind, x, window, state, out):
 
 @njit(parallel=True)
 def cross_sweep_nb(kind, windows, params, warmups, open_, close, fill_next_open, init_cash,
-                   fee_rate, fee_fixed, slippage, size, t_start, t_end):
+                   fee_rate, fee_fixed, slippage, size, t_start, t_end, n_share, span):
     """Fused moving-average-cross sweep: windows (W,), params (K, 3), warmups (K,) -> (K, 13).
 
     The moving averages run over all the bars; the account trades and the statistics count
@@ -465,83 +454,84 @@ def cross_sweep_nb(kind, windows, params, warmups, open_, close, fill_next_open,
     ``t_start``), as the decision step does on the window's slice.
 
     ``kind`` is :data:`MA_SMA` or :data:`MA_EMA`; ``params[k] = (fast row, slow row, short
-    flag)`` index ``windows``. For each combination: the exposure of
+    flag)`` index ``windows``; ``n_share``: the number of shares the combinations are split
+    in, one per thread, and ``span``: bars per span, a multiple of ``_BLOCK`` (both chosen by
+    :func:`cross_sweep`; neither changes a number). For each combination: the exposure of
     :func:`cross_exposure_nb` times ``size``, simulated as :func:`simulate_nb` does in target
     mode for one asset with ``leverage=1`` (cash account), no stops, lot size, minimum
     notional, funding or drift (an order when the target changes, sized by
     :func:`order_size_nb` at the close of the decision bar or the next open), reduced on the
     fly to ``RAW_STATS`` (trade PnL as :func:`trades_nb`). Equals :func:`sweep_targets_nb` on
-    the same exposures: exactly for the equity, drawdown, trades, fees and counts; to ~1e-12
-    relative for the sums of returns behind the mean, variance and downside deviation
-    (all-in long stretches use prefix sums of the price returns, see :func:`_cross_block_nb`).
+    the same exposures bit for bit: the same floating-point operations in the same order.
 
-    Bars are processed in blocks of ``_BLOCK``. For each block, the moving average of every
-    distinct window is computed first (parallel over W; ``sma_nb`` / ``ema_nb`` carrying their
-    state from block to block, so the values are exactly those of ``ind.sma`` / ``ind.ema``)
-    into a (W, ``_BLOCK`` + 1) buffer that stays in L2 (column 0 holds the previous block's last
-    bar, for fills at the next open); then every combination (parallel over K) runs over the
-    block, carrying a state row of ``_N_STATE`` floats and 2 KB of cross masks
-    (:func:`_build_masks_nb`). No (W, T) matrix, no per-bar allocation: O(K + W + T) memory.
+    Work is split in spans of bars. Per span, two parallel launches: the moving average of every
+    distinct window over the span (parallel over W; ``sma_nb`` / ``ema_nb`` carrying their
+    state from span to span, so the values are exactly those of ``ind.sma`` / ``ind.ema``),
+    then the combinations (one interleaved share per thread: k = i, i + n, ...), each
+    thread walking the span in blocks of ``_BLOCK`` bars so the block's moving averages stay
+    in its L2 cache. Each combination carries a row of ``_N_STATE`` floats (kept in its
+    thread's own rows, so no cache line is written by two threads), and each thread 2 KB of
+    cross masks (:func:`_build_masks_nb`). Few launches matter on a busy machine, where every
+    launch waits for a descheduled worker. Memory: O(K + W * span + T), no per-bar
+    allocation.
     """
     n_combos = params.shape[0]
     n_bars = close.shape[0]
     n_ma = windows.shape[0]
-    max_w = 0
+    max_w = 1
     for i in range(n_ma):
         max_w = max(max_w, int(windows[i]))
+    span = min(max(_BLOCK, span // _BLOCK * _BLOCK), max(n_bars, 1))
     ma_state = np.zeros((n_ma, 3 + max_w))
-    buf = np.full((n_ma, _BLOCK + 1), np.nan)
-    # prefix sums of the price returns r_t = close_t / close_{t-1} - 1 (t >= 1), of r_t^2 and
-    # of min(r_t, 0)^2: element t is the sum over bars < t
-    s1_pre = np.zeros(n_bars + 1)
-    s2_pre = np.zeros(n_bars + 1)
-    down_pre = np.zeros(n_bars + 1)
-    for t in range(1, n_bars):
-        r = close[t] / close[t - 1] - 1.0
-        lo = min(r, 0.0)
-        s1_pre[t + 1] = s1_pre[t] + r
-        s2_pre[t + 1] = s2_pre[t] + r * r
-        down_pre[t + 1] = down_pre[t] + lo * lo
-    st = np.zeros((n_combos, _N_STATE))
-    masks = np.zeros((n_combos, 2, (_BLOCK + 7) // 8), dtype=np.uint64)
+    buf = np.full((n_ma, span + 1), np.nan)  # buf[i, 1 + j]: bar s0 + j; column 0: bar s0 - 1
+    n_share = max(1, min(n_combos, n_share))
+    per = (n_combos + n_share - 1) // n_share
+    st = np.zeros((n_share, per, _N_STATE))  # combination k = i + n_share * r is st[i, r]
     for k in range(n_combos):
-        st[k, 0] = init_cash  # cash
-        st[k, 2] = np.nan  # last target
-        st[k, 3] = init_cash  # previous equity
-        st[k, 4] = init_cash  # peak
-        st[k, 6] = init_cash  # floor: equity below which a new maximum drawdown starts
-    # whole blocks before the evaluation window only warm the moving averages: one parallel
-    # launch over the windows runs them all (the same block-by-block computations as below,
-    # so the same values), instead of a launch and a barrier per block
-    t_warm = min(max(t_start, 0) // _BLOCK, n_bars // _BLOCK) * _BLOCK
-    for i in prange(n_ma):
-        for t0 in range(0, t_warm, _BLOCK):
-            buf[i, 0] = buf[i, _BLOCK]
-            _ma_block_nb(kind, close[t0:t0 + _BLOCK], int(windows[i]), ma_state[i],
-                         buf[i, 1 : 1 + _BLOCK])
-    for t0 in range(t_warm, n_bars, _BLOCK):
-        t1 = min(n_bars, t0 + _BLOCK)
-        for i in prange(n_ma):  # buf[i, 1 + j] = moving average of bar t0 + j
-            buf[i, 0] = buf[i, _BLOCK]  # the previous block's last bar (NaN before bar 0)
-            _ma_block_nb(kind, close[t0:t1], int(windows[i]), ma_state[i], buf[i, 1 : 1 + t1 - t0])
-        tb0 = max(t0, t_start)
-        tb1 = min(t1, t_end + 1)
-        if tb0 >= tb1:
-            continue
-        for k in prange(n_combos):
-            below = -size if params[k, 2] != 0.0 else 0.0
-            _cross_block_nb(st[k], masks[k, 0], masks[k, 1], s1_pre, s2_pre, down_pre,
-                            buf[int(params[k, 0])], buf[int(params[k, 1])], t0 - 1, tb0, tb1,
-                            below, max(warmups[k], t_start), open_, close, fill_next_open,
-                            fee_rate, fee_fixed, slippage, size)
+        row = st[k % n_share, k // n_share]
+        row[0] = init_cash  # cash
+        row[2] = np.nan  # last target
+        row[3] = init_cash  # previous equity
+        row[4] = init_cash  # peak
+        row[6] = init_cash  # floor: equity below which a new maximum drawdown starts
+    for s0 in range(0, n_bars, span):
+        s1 = min(n_bars, s0 + span)
+        for i in prange(n_ma):
+            buf[i, 0] = buf[i, span]  # the previous span's last bar (NaN before bar 0)
+            _ma_block_nb(kind, close[s0:s1], int(windows[i]), ma_state[i], buf[i, 1 : 1 + s1 - s0])
+        if max(s0, t_start) >= min(s1, t_end + 1):
+            continue  # a span before the window only warms the moving averages
+        for i in prange(n_share):
+            masks = np.empty((2, (_BLOCK + 7) // 8), dtype=np.uint64)
+            for t0 in range(s0, s1, _BLOCK):
+                tb0 = max(t0, t_start)
+                tb1 = min(t0 + _BLOCK, s1, t_end + 1)
+                if tb0 >= tb1:
+                    continue
+                for k in range(i, n_combos, n_share):
+                    below = -size if params[k, 2] != 0.0 else 0.0
+                    _cross_block_nb(st[i, k // n_share], masks[0], masks[1],
+                                    buf[int(params[k, 0])], buf[int(params[k, 1])], s0 - 1, tb0,
+                                    tb1, below, max(warmups[k], t_start), open_, close,
+                                    fill_next_open, fee_rate, fee_fixed, slippage, size)
     out = np.empty((n_combos, _N_RAW))
     for k in range(n_combos):
         row = out[k]
-        _finish_nb(row, init_cash, st[k, 3], st[k, 7], st[k, 8], st[k, 9], st[k, 10], st[k, 5],
-                   st[k, 11])
-        row[7] = st[k, 12]
-        row[8] = st[k, 13]
-        row[9] = 1.0 if st[k, 1] != 0.0 else 0.0
-        row[10] = st[k, 14]
-        row[11] = st[k, 15]
+        s = st[k % n_share, k // n_share]
+        _finish_nb(row, init_cash, s[3], s[7], s[8], s[9], s[10], s[5], s[11])
+        row[7] = s[12]
+        row[8] = s[13]
+        row[9] = 1.0 if s[1] != 0.0 else 0.0
+        row[10] = s[14]
+        row[11] = s[15]
     return out
+
+
+def cross_sweep(kind, windows, params, warmups, open_, close, fill_next_open, init_cash,
+                fee_rate, fee_fixed, slippage, size, t_start, t_end):
+    """:func:`cross_sweep_nb` with one share of combinations per numba thread and spans of
+    as many bars as fit ``_SPAN_BYTES`` of moving averages (all the bars when they fit)."""
+    span = max(_BLOCK, _SPAN_BYTES // (8 * max(len(windows), 1)))
+    return cross_sweep_nb(kind, windows, params, warmups, open_, close, fill_next_open,
+                          init_cash, fee_rate, fee_fixed, slippage, size, t_start, t_end,
+                          num_threads(), span)
