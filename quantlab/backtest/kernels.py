@@ -37,7 +37,6 @@ from quantlab.backtest.step import (
     REASON_TRAILING_STOP,
     REASONS,
     fill_price_nb,
-    step_nb,
     stop_check_nb,
 )
 
@@ -128,6 +127,8 @@ def _loop_nb(cfg, acfg, sizers, acct, st, ring, orec, erec, bi, open_, high, low
     funding_t = funding.shape[0] > 1
     borrow_t = borrow.shape[0] > 1
     sin_t = with_sin and sin.shape[1] > 1
+    next_open, signal_mode, has_stops, protective, has_risk, fixed, rebalance = S._modes_nb(
+        cfg, sizers)
     room_o = orec.shape[0] - 5 * n_assets
     room_e = erec.shape[0] - 4 * (n_assets + 1)
     for t in range(t_first, n_bars):
@@ -152,7 +153,9 @@ def _loop_nb(cfg, acfg, sizers, acct, st, ring, orec, erec, bi, open_, high, low
             for j in range(n_assets):
                 for r in range(S.IN_N):
                     bi[S.B_SIN + r, j] = S.flex3_nb(sin, r, t, j)
-        equity = step_nb(t, d, t >= warmup, cfg, acfg, sizers, acct, st, ring, orec, erec, bi)
+        equity = S.step_modes_nb(t, d, t >= warmup, cfg, acfg, sizers, acct, st, ring, orec,
+                                 erec, bi, next_open, signal_mode, has_stops, protective,
+                                 has_risk, fixed, rebalance)
         for j in range(n_assets):
             pos_out[t, j] = st[S.S_POS, j]
         cash_out[t] = acct[S.A_CASH]

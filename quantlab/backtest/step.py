@@ -27,7 +27,10 @@ nothing, and numba then passes their array arguments without atomic reference co
 them, a bar cost ~300 ns instead of ~30). The step and what it runs on every bar (stops,
 limits, small helpers) are inlined into the caller's loop (``inline="always"``): a call
 passing a dozen arrays costs ~20 ns. What runs only on bars that trade (the order loop, the
-sizers, the fills) stays a call, which keeps the first compile near 30 s instead of 90.
+sizers, the fills) stays a call, which keeps the first compile near 30 s instead of 90. The
+switches that are constant for a run (fill point, signal mode, stops, risk limits, sizer kind;
+:func:`_modes_nb`) are read from ``cfg`` once by the loop (:func:`step_modes_nb`), not at
+every bar.
 
 One bar's inputs are the rows of ``bi`` (``B_N``, N) (``B_*`` rows): open, high, low, close,
 the raw target exposure (NaN = hold), exit flags (signal mode), slippage known at the bar,
@@ -493,9 +496,16 @@ def _may_trade_nb(cfg, st, rows, r0):
     """False when :func:`_orders_nb` would send nothing for the decision in ``rows[r0:r0 + 2]``
     (no target changed, no entry or exit signal, no rebalance band): a cheap pre-check so the
     bars without a decision skip the order loop."""
-    if not math.isnan(cfg[C_REBALANCE]):
+    return _may_trade_modes_nb(st, rows, r0, cfg[C_SIGNAL] != 0.0,
+                               not math.isnan(cfg[C_REBALANCE]))
+
+
+@njit(_nrt=False, inline="always")
+def _may_trade_modes_nb(st, rows, r0, signal_mode, rebalance):
+    """:func:`_may_trade_nb` with ``signal_mode`` and ``rebalance`` (a rebalance band is set)
+    given (:func:`_modes_nb`'s)."""
+    if rebalance:
         return True
-    signal_mode = cfg[C_SIGNAL] != 0.0
     for j in range(st.shape[1]):
         w = rows[r0, j]
         if signal_mode:
@@ -656,13 +666,11 @@ def _fill_nb(bar, cfg, acct, st, ring, orec, j, q, size, pf, p, reason, sizers):
 
 
 @njit(_nrt=False, inline="always")
-def _stops_nb(bar, cfg, acct, st, ring, orec, bi, sizers):
-    """Stops (intrabar on open/high/low of bar t), then liquidation on the adverse extremes."""
+def _stops_nb(bar, cfg, acct, st, ring, orec, bi, sizers, has_stops, signal_mode, next_open):
+    """Stops (intrabar on open/high/low of bar t), then liquidation on the adverse extremes.
+    ``has_stops signal_mode next_open`` are :func:`_modes_nb`'s."""
     n_assets = st.shape[1]
     sl, tp, tsl = cfg[C_SL], cfg[C_TP], cfg[C_TSL]
-    has_stops = not (math.isnan(sl) and math.isnan(tp) and math.isnan(tsl))
-    signal_mode = cfg[C_SIGNAL] != 0.0
-    next_open = cfg[C_NEXT_OPEN] != 0.0
     for j in range(n_assets):
         q = st[S_POS, j]
         if q == 0.0 or not has_stops:
@@ -778,6 +786,19 @@ def _halt_nb(acct, action):
 
 
 @njit(_nrt=False, inline="always")
+def _modes_nb(cfg, sizers):
+    """The step's switches that are constant for a run (read from ``cfg`` and ``sizers``):
+    next-open fills, signal mode, any stop, stops or liquidation, any risk limit, one fixed
+    fraction (:func:`_is_fixed_nb`), a rebalance band. A loop over bars computes them once
+    (:func:`step_modes_nb`)."""
+    has_stops = not (math.isnan(cfg[C_SL]) and math.isnan(cfg[C_TP]) and math.isnan(cfg[C_TSL]))
+    return (cfg[C_NEXT_OPEN] != 0.0, cfg[C_SIGNAL] != 0.0, has_stops,
+            has_stops or cfg[C_MM] >= 0.0,
+            not (math.isnan(cfg[C_MAX_DRAWDOWN]) and math.isnan(cfg[C_MAX_DAILY_LOSS])),
+            _is_fixed_nb(cfg, sizers), not math.isnan(cfg[C_REBALANCE]))
+
+
+@njit(_nrt=False, inline="always")
 def step_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec, bi):
     """Advance the account (``acct``, ``st``, ``ring``) over one bar ``bi`` (``B_N``, N); append
     its orders to ``orec`` and its risk events to ``erec``; return the equity at its close.
@@ -787,8 +808,19 @@ def step_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec,
     ``B_SCALE`` and ``B_MARK`` of ``bi`` are scratch space. See the module docstring for the
     arrays and the bar timeline. ``orec`` needs room for ``5 * N`` more rows.
     """
+    next_open, signal_mode, has_stops, protective, has_risk, fixed, rebalance = _modes_nb(
+        cfg, sizers)
+    return step_modes_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec,
+                         bi, next_open, signal_mode, has_stops, protective, has_risk, fixed,
+                         rebalance)
+
+
+@njit(_nrt=False, inline="always")
+def step_modes_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec, bi,
+                  next_open, signal_mode, has_stops, protective, has_risk, fixed, rebalance):
+    """:func:`step_nb` with its run-constant switches (:func:`_modes_nb`) given, so that a loop
+    over bars reads them from ``cfg`` once, not at every bar."""
     n_assets = st.shape[1]
-    next_open = cfg[C_NEXT_OPEN] != 0.0
     if day != acct[A_DAY]:
         acct[A_DAY] = day
         acct[A_DAY_START] = acct[A_EQUITY]
@@ -800,8 +832,6 @@ def step_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec,
                 acct[A_HALT] = 0.0
                 acct[A_HALT_DAILY] = 0.0
                 _event_nb(acct, erec, bar, RULE_MAX_DAILY_LOSS, 0.0, ACT_RESUME, -1)
-    protective = cfg[C_MM] >= 0.0 or not (math.isnan(cfg[C_SL]) and math.isnan(cfg[C_TP])
-                                          and math.isnan(cfg[C_TSL]))
     # ---- the open: orders decided at the previous bar (next-open mode) --------------------
     if next_open and (acct[A_PEND_OK] != 0.0 or acct[A_HALT] == _FLATTEN_PENDING):
         for j in range(n_assets):
@@ -809,13 +839,13 @@ def step_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec,
         _orders_nb(bar, cfg, acfg, sizers, acct, st, ring, orec, erec, bi, st, S_PEND_W)
     # ---- intrabar: stops, then liquidation ---------------------------------------------------
     if protective:
-        _stops_nb(bar, cfg, acct, st, ring, orec, bi, sizers)
+        _stops_nb(bar, cfg, acct, st, ring, orec, bi, sizers, has_stops, signal_mode, next_open)
     # ---- the close: risk limits on the mark, then orders decided now (close mode) ---------------
     for j in range(n_assets):
         bi[B_MARK, j] = bi[B_CLOSE, j]
-    if not (math.isnan(cfg[C_MAX_DRAWDOWN]) and math.isnan(cfg[C_MAX_DAILY_LOSS])):
+    if has_risk:
         _risk_nb(bar, cfg, acct, st, erec, bi)
-    if can_decide and not _is_fixed_nb(cfg, sizers):  # (one fixed fraction reads no scale)
+    if can_decide and not fixed:  # (one fixed fraction reads no scale)
         for j in range(n_assets):
             w = bi[B_TARGET, j]
             scale = 0.0
@@ -827,7 +857,8 @@ def step_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec,
     elif not can_decide:
         for j in range(n_assets):
             bi[B_SCALE, j] = 0.0
-    if not next_open and ((can_decide and _may_trade_nb(cfg, st, bi, B_TARGET))
+    if not next_open and ((can_decide
+                           and _may_trade_modes_nb(st, bi, B_TARGET, signal_mode, rebalance))
                           or acct[A_HALT] == _FLATTEN_PENDING):
         _orders_nb(bar, cfg, acfg, sizers, acct, st, ring, orec, erec, bi, bi, B_TARGET)
     # ---- end of bar: funding and borrow on the close value, the mark, and the decision kept
@@ -849,7 +880,8 @@ def step_nb(bar, day, can_decide, cfg, acfg, sizers, acct, st, ring, orec, erec,
     equity = _equity_nb(cash, st, bi)
     acct[A_EQUITY] = equity
     acct[A_PEND_OK] = 1.0 if (next_open and can_decide
-                              and _may_trade_nb(cfg, st, st, S_PEND_W)) else 0.0
+                              and _may_trade_modes_nb(st, st, S_PEND_W, signal_mode,
+                                                      rebalance)) else 0.0
     acct[A_BAR] += 1.0
     return equity
 
