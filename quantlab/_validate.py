@@ -35,6 +35,7 @@ __all__ = [
     "check_aligned",
     "check_sorted_index",
     "check_ohlcv",
+    "ohlcv_arrays",
     "OHLCV",
 ]
 
@@ -311,6 +312,27 @@ def check_ohlcv(
     DatetimeIndex that is sorted and unique, finite positive prices, non-negative volume.
     Use :func:`quantlab.data.normalize` to convert a raw frame.
     """
+    ohlcv_arrays(df, caller=caller, name=name, columns=columns)
+
+
+def ohlcv_arrays(
+    df: Any,
+    *,
+    caller: str,
+    name: str = "data",
+    columns: Sequence[str] = OHLCV,
+    check_values: bool = True,
+) -> dict[str, np.ndarray]:
+    """:func:`check_ohlcv`, returning the checked columns as float64 arrays ``{column: (T,)}``.
+
+    The arrays are views of ``df``'s data when its columns are float64 (do not write to
+    them). A frame of float64 columns is checked with one min/max pass per column; any
+    other frame, or one that fails, takes the column-by-column checks, whose message
+    names the first bad value (row by row, then column by column). With
+    ``check_values=False`` only the frame, its index and the columns' dtypes are checked:
+    the caller checks the values (and calls :func:`check_ohlcv` for the message when one
+    is bad).
+    """
     fix = "Use quantlab.data.normalize(df) to convert a raw frame."
     if not isinstance(df, pd.DataFrame):
         raise DataError(message(name, caller, "a pandas DataFrame of OHLCV bars", type(df).__name__))
@@ -335,11 +357,44 @@ def check_ohlcv(
         dup = index[index.duplicated()][0]
         raise DataError(message(name, caller, "free of duplicate timestamps", f"duplicate {dup}",
                                 "Drop them with quantlab.data.clean(df, policy='drop').") )
+    arrays = _float64_columns(df, columns)
+    if arrays is not None and (not check_values or all(
+            _all_finite_and_above(v, 0.0, c == "volume") for c, v in arrays.items())):
+        return arrays
+    _check_ohlcv_values(df, index, caller=caller, name=name, columns=columns,
+                        check_values=check_values)
+    return {c: df[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in columns}
+
+
+def _float64_columns(df: pd.DataFrame, columns: Sequence[str]) -> dict[str, np.ndarray] | None:
+    """``{column: df[column].to_numpy()}`` when each of ``columns`` is one float64 column."""
+    out = {}
+    for col in columns:
+        series = df[col]
+        if not isinstance(series, pd.Series) or series.dtype != np.float64:
+            return None
+        out[col] = series.to_numpy()
+    return out
+
+
+def _all_finite_and_above(values: np.ndarray, low: float, inclusive: bool) -> bool:
+    """Every value finite and > ``low`` (>= when ``inclusive``): NaN makes min/max NaN."""
+    if values.size == 0:
+        return True
+    lo, hi = values.min(), values.max()
+    return bool((lo >= low if inclusive else lo > low) and hi < np.inf)
+
+
+def _check_ohlcv_values(df: pd.DataFrame, index: pd.DatetimeIndex, *, caller: str, name: str,
+                        columns: Sequence[str], check_values: bool = True) -> None:
+    """The dtype and value checks of :func:`check_ohlcv`, with the first bad value named."""
     for col in columns:
         dtype = df[col].dtype
         if not _is_numeric_dtype(dtype):
             raise DataError(message(f"{name}['{col}']", caller, "numeric", f"dtype {dtype}",
                                     "Convert with pd.to_numeric()."))
+    if not check_values:
+        return
     prices = [c for c in columns if c != "volume"]
     if prices:
         values = df[prices].to_numpy(dtype=np.float64, na_value=np.nan)

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quantlab._validate import check_int, check_ohlcv, check_options, message
+from quantlab._jit import njit
+from quantlab._validate import check_int, check_ohlcv, check_options, message, ohlcv_arrays
 from quantlab.backtest import kernels as K
 from quantlab.backtest.config import OPTION_PARTS, BacktestConfig
 from quantlab.backtest.result import BacktestResult
@@ -269,21 +270,50 @@ def _prepare_data(data: Any) -> tuple[pd.DataFrame, list[str], dict[str, np.ndar
             check_ohlcv(sub, caller=_CALLER, name=f"data[{sym!r}]", columns=_PRICES)
         prices = {f: np.ascontiguousarray(data[f][data["close"].columns].to_numpy(np.float64))
                   for f in _PRICES}
+        bars_ok = False  # the consistency check below
     else:
-        check_ohlcv(data, caller=_CALLER, columns=_PRICES)
+        # the frame and its index first, then the prices in one pass (_bars_ok_nb); when that
+        # fails, the checks that name the bad value: check_ohlcv's, the bars' consistency
+        columns = ohlcv_arrays(data, caller=_CALLER, columns=_PRICES, check_values=False)
         symbols = [str(data.attrs.get("symbol", "asset"))]
-        prices = {f: np.ascontiguousarray(data[f].to_numpy(np.float64).reshape(-1, 1))
-                  for f in _PRICES}
+        prices = {f: np.ascontiguousarray(columns[f].reshape(-1, 1)) for f in _PRICES}
+        bars_ok = bool(_bars_ok_nb(*(prices[f][:, 0] for f in _PRICES)))  # C-contiguous
+        if not bars_ok:
+            check_ohlcv(data, caller=_CALLER, columns=_PRICES)
     if len(data) < 2:
         raise DataError(message("data", _CALLER, "at least 2 bars", len(data)))
-    bad = (prices["high"] < np.maximum(prices["open"], prices["close"]) * (1 - 1e-12)) | (
-        prices["low"] > np.minimum(prices["open"], prices["close"]) * (1 + 1e-12))
-    if bad.any():
+    bad = None if bars_ok else _inconsistent_bars(prices)
+    if bad is not None:
         row = int(np.argwhere(bad)[0][0])
         raise DataError(message("data", _CALLER, "bars with low <= open, close <= high",
                                 f"an inconsistent bar at {data.index[row]}",
                                 "Repair with quantlab.data.clean()."))
     return data, symbols, prices
+
+
+@njit
+def _bars_ok_nb(open_, high, low, close):  # pragma: no cover - compiled
+    """(T,) float64 x 4 -> True when ``0 < low <= open, close <= high < inf`` on every bar
+    (NaN fails). Sufficient for :func:`check_ohlcv`'s prices (finite, > 0) and for
+    :func:`_inconsistent_bars` (none), which are run when it is False."""
+    good = True
+    for t in range(open_.shape[0]):
+        o, h, lo, c = open_[t], high[t], low[t], close[t]
+        good &= (lo > 0.0) & (h < np.inf) & (lo <= o) & (lo <= c) & (o <= h) & (c <= h)
+    return good
+
+
+def _inconsistent_bars(prices: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The (T, N) mask of bars with ``high < max(open, close)`` or ``low > min(open, close)``
+    (beyond 1e-12 relative), or None when there is none."""
+    open_, high, low, close = prices["open"], prices["high"], prices["low"], prices["close"]
+    edge = np.maximum(open_, close)
+    edge *= 1 - 1e-12
+    bad = high < edge
+    np.minimum(open_, close, out=edge)
+    edge *= 1 + 1e-12
+    bad |= low > edge
+    return bad if bad.any() else None
 
 
 # ---- signals and targets -----------------------------------------------------------------

@@ -132,8 +132,6 @@ def window_bounds(index: pd.DatetimeIndex, start: Any, end: Any, *,
         data's range).
     """
     t0, t1 = 0, len(index) - 1
-    first, last = index[0], index[-1]
-    rng = f"the data runs {first} .. {last}"
     ts_start = ts_end = None
     if start is not None:
         ts_start = check_timestamp("start", start, caller=caller)
@@ -141,6 +139,10 @@ def window_bounds(index: pd.DatetimeIndex, start: Any, end: Any, *,
     if end is not None:
         ts_end = check_timestamp("end", end, caller=caller)
         t1 = int(index.searchsorted(ts_end.as_unit(index.unit), side="right")) - 1
+    if t1 - t0 + 1 >= 2 and (ts_start is None or ts_end is None or ts_start <= ts_end):
+        return t0, t1
+    first, last = index[0], index[-1]
+    rng = f"the data runs {first} .. {last}"
     if ts_start is not None and ts_end is not None and ts_start > ts_end:
         raise InvalidParameterError(message("start", caller, f"<= end ({ts_end})", ts_start,
                                             f"Swap them; {rng}."))

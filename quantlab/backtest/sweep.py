@@ -8,7 +8,7 @@ How a sweep runs
    Combinations rejected by the strategy's own check (``fast >= slow``) or by
    ``constraint`` are skipped and counted. No strategy object is built for that: the
    strategy's vectorized ``check_grid`` (see below) and a vectorized ``constraint`` work on
-   the whole table at once.
+   the whole table at once (:mod:`quantlab.backtest.grid`).
 2. The combinations are processed in chunks. For each chunk the target exposures come
    from the strategy's **fast path** when it has one (see below), else from
    ``Strategy.signal(data)`` called per combination (threads; the strategy objects of a
@@ -19,7 +19,7 @@ How a sweep runs
 3. When the strategy's fast path has a *fused* kernel and the options are simple (one
    asset, ``leverage=1``, no stops, lot size, minimum notional, funding, drift or ATR
    slippage), exposure, simulation and statistics run in one numba pass per combination
-   with O(1) memory per combination.
+   with O(1) memory per combination, equal to step 2's numbers bit for bit.
 
 Vectorized parameter check (for strategy authors)
 -------------------------------------------------
@@ -74,10 +74,9 @@ from __future__ import annotations
 import html
 import importlib
 import math
-import re
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -91,12 +90,12 @@ from quantlab._validate import (
     check_choice,
     check_int,
     check_options,
-    did_you_mean,
     message,
 )
 from quantlab.backtest import sweep_kernels as SK
 from quantlab.backtest.config import BacktestConfig
 from quantlab.backtest.engine import OPTIONS, UNSET, _align_target, _prepare_data
+from quantlab.backtest.grid import columns_frame, expand, py_value, records
 from quantlab.backtest.simulation import Simulation, prepare_simulation
 from quantlab.backtest.sizers import FixedFraction, _Kernel, apply_sizer
 from quantlab.errors import InvalidParameterError
@@ -117,6 +116,7 @@ LOWER_IS_BETTER = frozenset({"annual_volatility"})  # the sweep metrics where lo
 _SIGNAL_OPTIONS = ("entries", "exits", "short_entries", "short_exits", "direction")
 #: The flat simulation options sweep() takes: backtest()'s, minus the signal-only ones.
 _SWEEP_OPTIONS = tuple(k for k in OPTIONS if k not in _SIGNAL_OPTIONS)
+_DEFAULT_CONFIG = BacktestConfig()  # frozen: the base of every sweep without ``config``
 
 
 # ---- fast paths -------------------------------------------------------------------------
@@ -283,7 +283,7 @@ class SweepResult:
     def best(self) -> dict[str, Any]:
         """Parameters and statistics of the best combination by ``metric``."""
         i = self.best_index
-        return {k: _py(self.table.at[i, k]) for k in self.table.columns}
+        return {k: py_value(self.table.at[i, k]) for k in self.table.columns}
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -292,7 +292,7 @@ class SweepResult:
 
     def params(self, i: int) -> dict[str, Any]:
         """Parameters of row ``i``."""
-        return {k: _py(self.table.at[i, k]) for k in self.param_names}
+        return {k: py_value(self.table.at[i, k]) for k in self.param_names}
 
     def strategy(self, i: int) -> Any:
         """The strategy instance of row ``i``."""
@@ -382,10 +382,6 @@ def _best_row(table: pd.DataFrame, metric: str) -> int:
     return int(table.index[pos])
 
 
-def _py(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
-
-
 # ---- sweep --------------------------------------------------------------------------
 
 def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
@@ -422,7 +418,12 @@ def sweep(strategy_cls: type, data: pd.DataFrame, grid: Mapping[str, Any], *,
         pass the strategy's own check (one row each, one column per parameter):
 
         * a string is a ``DataFrame.eval`` expression over the parameter names, e.g.
-          ``"fast < slow"`` or ``"slow - fast >= 10 and not short"``;
+          ``"fast < slow"`` or ``"slow - fast >= 10 and not short"``, with the same meaning
+          (``&``/``|`` read as ``and``/``or``). It may use parameter names, numbers,
+          strings, comparisons (chained too), ``+ - * / // % **``, ``and``/``or``/``not``,
+          ``&``/``|``/``~``, ``in`` a list and pandas' math functions (``abs``, ``sqrt``,
+          ``log``, ...); anything else (attribute access, subscripts, other calls) is
+          refused before it runs;
         * a callable gets that DataFrame and returns a boolean mask (Series or ndarray, one
           value per row). A callable written for one combination's dict, such as
           ``lambda p: p["fast"] < p["slow"]``, works unchanged when it only reads columns,
@@ -480,15 +481,14 @@ max_drawdown, max_orders_per_day, on_breach, warmup, periods_per_year, drift_thr
     **options).stats()`` for ``total_return, cagr, annual_return, annual_volatility,
     sharpe, sortino, calmar, max_drawdown, exposure, n_trades`` (closed trades) ``,
     win_rate`` (closed trades), plus ``n_open_trades`` (0/1), ``n_orders``, ``total_fees``
-    and ``end_value`` (``trade_stats()``) - the same decision step runs underneath. On the
-    fused path (built-in crosses with simple options, ``config["path"] == "fused"``) the
-    statistics built on sums of bar returns (``annual_return``, ``annual_volatility``,
-    ``sharpe``, ``sortino``) agree with the generic path (``use_fast_path=False``) to ~1e-12
-    relative rather than bit for bit: all-in long stretches take those sums from prefix
-    sums of the price returns, whose error is ~1e-16 of the size of the returns summed, so
-    a mean return near 0 carries a larger relative error (rtol 1e-12 x (1 + rms / |mean|)).
-    Every other column is equal bit for bit. The test suite checks both on every option
-    the fused path accepts. Statistics follow
+    and ``end_value`` (``trade_stats()``) - the same decision step runs underneath; the
+    statistics built on sums of bar returns may differ in the last bits (the kernels sum in
+    bar order, :mod:`quantlab.metrics` with numpy's pairwise sums). On the fused path
+    (built-in crosses with simple options, ``config["path"] == "fused"``) every column
+    equals the generic path's (``use_fast_path=False``) bit for bit: the fused kernel folds
+    the same equity into the same statistics with the same operations in the same order.
+    The test suite checks it on every option the fused path accepts, and on random option
+    sets (hypothesis). Statistics follow
     :mod:`quantlab.metrics` (Sharpe with ddof=1 and ``periods_per_year`` from the options
     or inferred from the index).
 
@@ -513,7 +513,7 @@ max_drawdown, max_orders_per_day, on_breach, warmup, periods_per_year, drift_thr
         raise InvalidParameterError(message("config", _CALLER, "a BacktestConfig or None",
                                             type(config).__name__,
                                             "Pass options as keywords, e.g. fee_bps=10."))
-    settings = (config or BacktestConfig()).replace(caller=_CALLER, **options)
+    settings = (config or _DEFAULT_CONFIG).replace(caller=_CALLER, **options)
     declared = getattr(strategy_cls, "_params", None)
     if not isinstance(strategy_cls, type) or declared is None or not callable(
             getattr(strategy_cls, "signal", None)):
@@ -535,8 +535,8 @@ max_drawdown, max_orders_per_day, on_breach, warmup, periods_per_year, drift_thr
     simulation = prepare_simulation(settings, frame, symbols, prices, start=start, end=end,
                                     caller=_CALLER)
     sim = _sim_options(settings, simulation)
-    cols, instances, skipped = _expand(strategy_cls, grid, constraint)
-    combos = _frame(cols)
+    cols, instances, skipped = expand(strategy_cls, grid, constraint)
+    combos = columns_frame(cols)
     n_combos = len(combos)
     n_bars, n_assets = prices["close"].shape
     user_chunk = chunk_size is not None
@@ -555,20 +555,24 @@ max_drawdown, max_orders_per_day, on_breach, warmup, periods_per_year, drift_thr
     elif fast is not None and fast.warmups is not None:
         warmups = np.ascontiguousarray(fast.warmups(combos), dtype=np.int64)
     if fused and not user_chunk:
-        # O(K) memory whatever the chunk: chunks only pace the progress bar (~1e8 bar-combos,
-        # a fraction of a second each); small chunks would pay a parallel launch per time block
-        # and recompute the moving averages (W x T each)
-        chunk_size = max(chunk_size, int(1e8 // max(n_bars, 1)))
+        # O(K) memory whatever the chunk: chunks only pace the progress bar (~1e9 bar-combos,
+        # a few seconds each: 1225 combinations of 100k bars in one call); each call pays a
+        # parallel launch per time block and recomputes the moving averages (W x T each)
+        chunk_size = max(chunk_size, int(1e9 // max(n_bars, 1)))
 
     def strategies(lo: int, hi: int) -> list[Any]:
         """The strategy objects of rows lo..hi-1, built for their chunk only."""
         if instances is not None:
             return instances[lo:hi]
-        rows = _records({name: col[lo:hi] for name, col in cols.items()})
+        rows = records({name: col[lo:hi] for name, col in cols.items()})
         return [strategy_cls._from_valid(row) for row in rows]  # type: ignore[attr-defined]
 
     threads = _threads(n_jobs)
     raw = np.empty((n_combos, len(SK.RAW_STATS)))
+    # the table's statistics columns are views of buffers _finish fills after the kernels;
+    # building it here, while pandas' constructor is warm from `combos`, costs a third
+    floats, counts = _stat_buffers(n_combos)
+    table = columns_frame({**cols, **_stat_columns(floats, counts)})
     bar = _progress(n_combos, progress, strategy_cls.__name__)
     kernel_s = 0.0
     try:
@@ -578,7 +582,7 @@ max_drawdown, max_orders_per_day, on_breach, warmup, periods_per_year, drift_thr
                 prep = fast.fused_prepare if fused and fast.fused_prepare else fast.prepare
                 inputs, params = prep(frame, combos)
                 kernel_s += time.perf_counter() - tick
-            open_, close = prices["open"][:, 0].copy(), prices["close"][:, 0].copy()
+            open_, close = prices["open"][:, 0], prices["close"][:, 0]  # contiguous views
             for lo in range(0, n_combos, chunk_size):
                 hi = min(lo + chunk_size, n_combos)
                 chunk = strategies(lo, hi) if fast is None or warmups is None else None
@@ -616,7 +620,7 @@ max_drawdown, max_orders_per_day, on_breach, warmup, periods_per_year, drift_thr
             bar.close()
 
     ppy = simulation.periods_per_year
-    table = pd.DataFrame({**cols, **_finish(raw, float(ppy))}, copy=False)
+    _finish(raw, float(ppy), floats, counts)
     info = {"options": {**options, "start": start, "end": end}, "settings": settings,
             "periods_per_year": float(ppy), "path": path, "chunk_size": chunk_size,
             "n_jobs": threads, "elapsed_s": time.perf_counter() - started,
@@ -631,220 +635,40 @@ _SWEEP_ARGUMENTS = ("constraint", "metric", "n_jobs", "chunk_size", "use_fast_pa
                     "config", "start", "end")
 
 
-def _finish(raw: np.ndarray, ppy: float) -> dict[str, np.ndarray]:
-    """RAW_STATS -> STATS with the formulas of quantlab.metrics."""
-    col = {name: raw[:, i] for i, name in enumerate(SK.RAW_STATS)}
-    n = col["n_returns"]
-    mean = col["mean_return"]
-    std = np.sqrt(col["var_return"])
-    root = math.sqrt(ppy)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sharpe = np.where(std > 0, mean / std, np.nan) * root
-        dd = np.sqrt(np.where(n > 0, col["downside_sq"] / np.maximum(n, 1), np.nan))
-        sortino = np.where(dd > 0, mean / dd, np.nan) * root
-        final = col["total_return"] + 1.0
-        cagr = np.where(n > 0, np.where(final > 0, np.abs(final) ** (ppy / np.maximum(n, 1)) - 1.0,
-                                        -1.0), np.nan)
-        mdd = col["max_drawdown"]
-        calmar = np.where(mdd < 0, cagr / -mdd, np.nan)
-        closed = col["n_closed"]
-        win_rate = np.where(closed > 0, col["n_wins"] / np.maximum(closed, 1), np.nan)
-    return {
-        "total_return": col["total_return"],
-        "cagr": cagr,
-        "annual_return": mean * ppy,
-        "annual_volatility": std * root,
-        "sharpe": sharpe,
-        "sortino": sortino,
-        "calmar": calmar,
-        "max_drawdown": mdd,
-        "exposure": col["bars_in_market"] / np.maximum(n, 1),
-        "n_trades": closed.astype(np.int64),
-        "win_rate": win_rate,
-        "n_open_trades": col["n_open"].astype(np.int64),
-        "n_orders": col["n_orders"].astype(np.int64),
-        "total_fees": col["total_fees"],
-        "end_value": col["end_value"],
-    }
+def _stat_buffers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Empty ``(floats, counts)`` for :func:`_finish`: (len(_FINISHED), n) float64 and
+    (len(_COUNTS), n) int64."""
+    return np.empty((len(_FINISHED), n)), np.empty((len(_COUNTS), n), dtype=np.int64)
 
 
-def _expand(strategy_cls: type, grid: Mapping[str, Any], constraint: Any
-            ) -> tuple[dict[str, Any], list[Any] | None, dict[str, int]]:
-    """The combinations to simulate: their parameter columns (declaration order; arrays
-    with ``take``, rows in the grid's product order), the strategy objects when the class
-    has its own ``__init__`` (else None: they are built per chunk), and the skip counts."""
-    from quantlab.strategy.base import Strategy, _check_param
-
-    if not isinstance(grid, Mapping) or not grid:
-        raise InvalidParameterError(message("grid", _CALLER, "a non-empty dict {parameter: "
-                                            "[values]}", grid))
-    declared = strategy_cls._params  # type: ignore[attr-defined]
-    caller = strategy_cls.__name__
-    axes: dict[str, list[Any]] = {}
-    for name, values in grid.items():
-        if name not in declared:
-            hint = did_you_mean(name, declared) or f"Parameters: {', '.join(declared)}."
-            raise InvalidParameterError(f"`grid` of {_CALLER}() has an unknown parameter "
-                                        f"`{name}` of {caller}. {hint}")
-        if isinstance(values, str) or not isinstance(values, Iterable):
-            values = [values]
-        values = list(dict.fromkeys(values))
-        if not values:
-            raise InvalidParameterError(message(f"grid[{name!r}]", _CALLER,
-                                                "a non-empty list of values", values))
-        kind, spec = declared[name]
-        axes[name] = [_check_param(name, _py(v), kind, spec, caller) for v in values]
-    for name, (kind, spec) in declared.items():  # parameters left at their default
-        if name not in axes:
-            axes[name] = [_check_param(name, spec.default, kind, spec, caller)]
-    # the product in the grid's order (then defaults), the first axis varying slowest, as
-    # itertools.product; each value was validated once above
-    total = math.prod(len(v) for v in axes.values())
-    codes: dict[str, np.ndarray] = {}
-    inner = total
-    for name, values in axes.items():
-        inner //= len(values)
-        codes[name] = np.tile(np.repeat(np.arange(len(values)), inner),
-                              total // (len(values) * inner))
-    cols = {name: _column(axes[name], declared[name][0]).take(codes[name])
-            for name in declared}  # declaration order, as Strategy.params
-
-    instances: list[Any] | None = None
-    init_owner = next(k for k in strategy_cls.__mro__ if "__init__" in k.__dict__)
-    if init_owner is not Strategy:  # a subclass's own __init__ runs, once per combination
-        ok = np.zeros(total, dtype=bool)
-        instances = []
-        for r, kw in enumerate(_records(cols)):
-            try:
-                instances.append(strategy_cls(**kw))
-            except InvalidParameterError:
-                continue
-            ok[r] = True
-    else:
-        ok = _check_mask(strategy_cls, cols, Strategy)
-    skipped = {"check": int(total - ok.sum()), "constraint": 0}
-    if skipped["check"]:
-        cols = _take(cols, ok)
-    n = total - skipped["check"]
-    if constraint is not None and n:
-        keep = _constraint_mask(constraint, cols, n)
-        skipped["constraint"] = int(n - keep.sum())
-        if skipped["constraint"]:
-            cols = _take(cols, keep)
-            if instances is not None:
-                instances = [s for s, k in zip(instances, keep, strict=True) if k]
-            n -= skipped["constraint"]
-    if not n:
-        raise InvalidParameterError(message("grid", _CALLER, "a grid with at least one valid "
-                                            "combination", f"{skipped['check']} rejected by "
-                                            f"{caller}.check(), {skipped['constraint']} by "
-                                            "constraint", "Widen the grid."))
-    return cols, instances, skipped
+def _stat_columns(floats: np.ndarray, counts: np.ndarray) -> dict[str, np.ndarray]:
+    """The :data:`STATS` columns: rows (views) of :func:`_stat_buffers`' arrays."""
+    rows = {**dict(zip(_FINISHED, floats, strict=True)), **dict(zip(_COUNTS, counts, strict=True))}
+    return {name: rows[name] for name in STATS}
 
 
-def _column(values: list[Any], kind: Any) -> Any:
-    """The distinct values of one parameter as an array with ``take`` and the dtype a
-    DataFrame infers for them (int64, float64, bool, str); objects stay objects."""
-    if kind in (int, float, bool):
-        return np.array(values, dtype={int: np.int64, float: np.float64, bool: np.bool_}[kind])
-    if kind is str:
-        return pd.Series(values).array
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        out[i] = v
-    return out
+def _finish(raw: np.ndarray, ppy: float, floats: np.ndarray, counts: np.ndarray) -> None:
+    """RAW_STATS (K, len(RAW_STATS)) -> STATS with the formulas of quantlab.metrics, written
+    into :func:`_stat_buffers`' arrays: ``SK.stats_table_nb``, then CAGR's growth factor
+    ``|1 + total_return| ** (ppy / max(n, 1))`` in numpy (numpy's ``power`` may round
+    differently from the compiled one), then ``SK.cagr_calmar_nb``."""
+    SK.stats_table_nb(raw, _FINISH_ROWS, ppy, math.sqrt(ppy), floats, counts)
+    growth = np.power(floats[_FINISHED.index("base")], floats[_FINISHED.index("exponent")])
+    SK.cagr_calmar_nb(growth, floats)
 
 
-def _take(cols: dict[str, Any], mask: np.ndarray) -> dict[str, Any]:
-    idx = np.flatnonzero(mask)
-    return {name: col.take(idx) for name, col in cols.items()}
-
-
-def _frame(cols: dict[str, Any]) -> pd.DataFrame:
-    """The combinations as a DataFrame: one row each, one column per parameter."""
-    return pd.DataFrame(cols, copy=False)
-
-
-def _records(cols: dict[str, Any]) -> list[dict[str, Any]]:
-    """One ``{parameter: value}`` dict per row, with Python scalars."""
-    return _frame(cols).to_dict("records")
-
-
-def _check_mask(strategy_cls: Any, cols: dict[str, Any], base: type) -> np.ndarray:
-    """True where ``strategy_cls.check()`` accepts a row: through the class's vectorized
-    ``check_grid`` when it is declared at or below the class declaring the ``check()`` in
-    effect, else one ``check()`` per row (none when ``check`` is the base class's no-op)."""
-    mro = strategy_cls.__mro__
-    owner = next(k for k in mro if "check" in k.__dict__)
-    vectorized = next((k for k in mro if "check_grid" in k.__dict__), None)
-    n = len(next(iter(cols.values())))
-    if vectorized is not None and issubclass(vectorized, owner):
-        result = strategy_cls.check_grid(_frame(cols))
-        mask = _as_mask(result, n)
-        if mask is None:
-            raise InvalidParameterError(message(
-                "check_grid", strategy_cls.__name__, f"a boolean array with one value per row "
-                f"({n})", _describe_result(result)))
-        return mask
-    if owner is base:
-        return np.ones(n, dtype=bool)
-    ok = np.zeros(n, dtype=bool)
-    for r, values in enumerate(_records(cols)):
-        try:
-            strategy_cls._from_valid(values)
-        except InvalidParameterError:
-            continue
-        ok[r] = True
-    return ok
-
-
-def _constraint_mask(constraint: Any, cols: dict[str, Any], n: int) -> np.ndarray:
-    """True where ``constraint`` keeps a row (see sweep's ``constraint``)."""
-    if isinstance(constraint, str):
-        expected = ("a boolean expression of the parameters (" + ", ".join(cols)
-                    + ") for DataFrame.eval")
-        try:  # the parameters only: no variable of this module or its caller leaks in
-            result = _frame(cols).eval(constraint, local_dict={}, global_dict={})
-        except Exception as exc:  # noqa: BLE001 - pandas raises many types; re-raised as ours
-            unknown = re.search(r"name '(\w+)' is not defined", str(exc))
-            hint = did_you_mean(unknown.group(1), cols) if unknown else None
-            raise InvalidParameterError(message(
-                "constraint", _CALLER, expected, constraint,
-                f"pandas said: {exc}. " + (hint or "Use a callable to refer to other "
-                                           "variables."))) from exc
-        mask = _as_mask(result, n)
-        if mask is None:
-            raise InvalidParameterError(message("constraint", _CALLER, expected, constraint,
-                                                f"It gave {_describe_result(result)}."))
-        return mask
-    try:
-        mask = _as_mask(constraint(_frame(cols)), n)
-    except Exception:  # noqa: BLE001 - written for one combination's dict: called per row
-        mask = None
-    if mask is not None:
-        return mask
-    return np.fromiter((bool(constraint(row)) for row in _records(cols)), dtype=bool, count=n)
-
-
-def _as_mask(result: Any, n: int) -> np.ndarray | None:
-    """``result`` as a (n,) bool array if it is a boolean Series/ndarray of length n (no NA)."""
-    if isinstance(result, pd.Series):
-        if not pd.api.types.is_bool_dtype(result.dtype) or result.isna().any():
-            return None
-        arr = result.to_numpy(dtype=bool)
-    elif isinstance(result, np.ndarray) and result.dtype == np.bool_:
-        arr = result
-    else:
-        return None
-    return arr if arr.shape == (n,) else None
-
-
-def _describe_result(result: Any) -> str:
-    name = type(result).__name__
-    article = "an" if name[:1].lower() in "aeiou" else "a"
-    if isinstance(result, pd.Series | np.ndarray):
-        return f"{article} {name} of dtype {result.dtype} and shape {result.shape}"
-    return f"{article} {name}"
+#: The rows of ``SK.stats_table_nb``'s float output (the last three are intermediate).
+_FINISHED = ("cagr", "annual_return", "annual_volatility", "sharpe", "sortino", "calmar",
+             "exposure", "win_rate", "total_return", "max_drawdown", "total_fees",
+             "end_value", "base", "exponent", "n_returns")
+#: The rows of ``SK.stats_table_nb``'s int64 output.
+_COUNTS = ("n_trades", "n_open_trades", "n_orders")
+#: The columns of RAW_STATS ``SK.stats_table_nb`` reads (an argument: a kernel cached on
+#: disk must not bake in another module's constants).
+_FINISH_ROWS = np.array([SK.RAW_STATS.index(name) for name in (
+    "n_returns", "mean_return", "var_return", "downside_sq", "total_return", "max_drawdown",
+    "n_closed", "n_wins", "bars_in_market", "total_fees", "end_value", "n_open",
+    "n_orders")], dtype=np.int64)
 
 
 def _sim_options(settings: BacktestConfig, simulation: Simulation) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from quantlab.backtest.orders import _cash_cap, order_size_nb
 from quantlab.indicators.overlap import _ema_window_nb, sma_nb
 
 __all__ = ["RAW_STATS", "sweep_targets_nb", "cross_exposure_nb", "cross_sweep_nb", "cross_sweep",
-           "MA_SMA", "MA_EMA"]
+           "stats_table_nb", "cagr_calmar_nb", "MA_SMA", "MA_EMA"]
 
 #: Columns of the kernels' output (finished into the public statistics by ``sweep``).
 RAW_STATS: tuple[str, ...] = ("total_return", "n_returns", "mean_return", "var_return",
@@ -428,6 +428,53 @@ def _cross_block_nb(st, gt, lt, mf, ms, off, t0, t1, below, warm, open_, close, 
     st[7], st[8], st[9], st[10], st[11] = n, s1, s2, down, expo
     st[12], st[13], st[14], st[15] = closed, wins, fees_total, n_orders
     st[16], st[17], st[18] = e_val, x_val, t_fees
+
+
+@njit(error_model="numpy")
+def stats_table_nb(raw, cols, ppy, root, floats, counts):
+    """raw (K, len(RAW_STATS)), cols (13,) its columns n_returns, mean_return, var_return,
+    downside_sq, total_return, max_drawdown, n_closed, n_wins, bars_in_market, total_fees,
+    end_value, n_open, n_orders -> fills floats (15, K) in ``sweep._FINISHED`` order (cagr and
+    calmar left for :func:`cagr_calmar_nb`) and counts (3, K) int64 in ``sweep._COUNTS`` order.
+
+    Each equals its numpy expression in quantlab.metrics element by element, e.g. Sharpe
+    ``np.where(std > 0, mean / std, nan) * sqrt(ppy)``, ``np.maximum(n, 1)`` as ``n`` unless
+    ``n < 1``, the counts as ``astype(np.int64)``: the same operations in the same order (no
+    fastmath)."""
+    for k in range(raw.shape[0]):
+        n, mean, var, down = raw[k, cols[0]], raw[k, cols[1]], raw[k, cols[2]], raw[k, cols[3]]
+        total, mdd, closed, wins = raw[k, cols[4]], raw[k, cols[5]], raw[k, cols[6]], raw[k, cols[7]]
+        n_or_1 = n if not n < 1.0 else 1.0
+        std = np.sqrt(var)
+        dd = np.sqrt(down / n_or_1) if n > 0 else np.nan
+        floats[1, k] = mean * ppy
+        floats[2, k] = std * root
+        floats[3, k] = (mean / std if std > 0 else np.nan) * root
+        floats[4, k] = (mean / dd if dd > 0 else np.nan) * root
+        floats[6, k] = raw[k, cols[8]] / n_or_1
+        floats[7, k] = wins / (closed if not closed < 1.0 else 1.0) if closed > 0 else np.nan
+        floats[8, k] = total
+        floats[9, k] = mdd
+        floats[10, k] = raw[k, cols[9]]
+        floats[11, k] = raw[k, cols[10]]
+        floats[12, k] = abs(total + 1.0)
+        floats[13, k] = ppy / n_or_1
+        floats[14, k] = n
+        counts[0, k] = np.int64(closed)
+        counts[1, k] = np.int64(raw[k, cols[11]])
+        counts[2, k] = np.int64(raw[k, cols[12]])
+
+
+@njit(error_model="numpy")
+def cagr_calmar_nb(growth, floats):
+    """Fill rows cagr (0) and calmar (5) of :func:`stats_table_nb`'s ``floats`` from ``growth``
+    (K,): ``np.where(n > 0, np.where(1 + total > 0, growth - 1, -1), nan)`` and
+    ``np.where(mdd < 0, cagr / -mdd, nan)``."""
+    for k in range(growth.shape[0]):
+        n, total, mdd = floats[14, k], floats[8, k], floats[9, k]
+        cagr = (growth[k] - 1.0 if total + 1.0 > 0 else -1.0) if n > 0 else np.nan
+        floats[0, k] = cagr
+        floats[5, k] = cagr / -mdd if mdd < 0 else np.nan
 
 
 #: moving-average kinds of :func:`cross_sweep_nb` (the kernels of ``ind.sma`` / ``ind.ema``)

@@ -11,8 +11,11 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quantlab.backtest import backtest
+from quantlab.backtest import sweep_kernels as SK
 from quantlab.backtest.engine import UNSET
 from quantlab.backtest.sweep import (
     _SIGNAL_OPTIONS,
@@ -438,13 +441,8 @@ def test_a_strategy_with_its_own_init_is_built_through_it(bars):
     assert len(calls) == 4 and res.n_trials == 4
 
 
-# ---- fused == generic, bit for bit where the docstring claims it ---------------------------
+# ---- fused == generic, bit for bit -----------------------------------------------------
 
-EXACT = ("total_return", "cagr", "calmar", "max_drawdown", "n_trades", "win_rate",
-         "n_open_trades", "n_orders", "total_fees", "end_value", "exposure")
-#: built on the sums of bar returns, which the fused kernel takes from prefix sums on all-in
-#: long stretches (cross_sweep_nb's documented trade-off)
-PREFIX_SUMS = ("annual_return", "annual_volatility", "sharpe", "sortino")
 FUSED_OPTIONS = [
     {"fill": "close"},
     {"fill": "next_open"},
@@ -461,28 +459,12 @@ FUSED_OPTIONS = [
 ]
 
 
-def _assert_fused_equals_generic(fused: pd.DataFrame, generic: pd.DataFrame,
-                                 ppy: float) -> None:
-    """Parameters and EXACT columns ==, NaN where NaN; PREFIX_SUMS to rtol 1e-12 of the size of
-    the bar returns summed. A prefix-sum segment errs by ~1e-16 of the returns' size, not of
-    their mean: when the mean is ~0 (a flat strategy), its relative error grows as
-    rms / |mean| (measured: 1.2e-11 relative on an annual_return of 0.0046, 5e-16 relative
-    to the rms of the returns), so the tolerance is rtol 1e-12 x (1 + rms / |mean|)."""
+def _assert_fused_equals_generic(fused: pd.DataFrame, generic: pd.DataFrame) -> None:
+    """Every column equal, bit for bit (NaN where NaN): the fused kernel folds the same
+    equity into the same statistics with the same operations in the same order."""
     assert list(fused.columns) == list(generic.columns)
-    mean = generic["annual_return"].to_numpy() / ppy
-    std = generic["annual_volatility"].to_numpy() / np.sqrt(ppy)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        widen = 1.0 + np.sqrt(std ** 2 + mean ** 2) / np.abs(mean)
-    for col in fused.columns:
-        a, b = fused[col].to_numpy(), generic[col].to_numpy()
-        if col in PREFIX_SUMS:
-            a, b = a.astype(float), b.astype(float)
-            tol = 1e-12 * np.abs(b) * (widen if col != "annual_volatility" else 1.0)
-            ok = (np.abs(a - b) <= tol) | (np.isnan(a) & np.isnan(b))
-        else:  # parameters and the exact statistics
-            ok = (a == b) | (pd.isna(a) & pd.isna(b))
-        assert ok.all(), (col, fused.loc[~ok, col].tolist(), generic.loc[~ok, col].tolist())
-    assert set(EXACT) | set(PREFIX_SUMS) == set(STATS)
+    pd.testing.assert_frame_equal(fused, generic, check_exact=True)
+    assert set(STATS) <= set(fused.columns)
 
 
 @pytest.mark.parametrize("options", FUSED_OPTIONS, ids=lambda o: ",".join(map(str, o.items())))
@@ -494,7 +476,7 @@ def test_fused_equals_generic_on_every_fused_option(bars, cls, options):
                     **options)
     assert (fused.config["path"], generic.config["path"]) == ("fused", "generic")
     assert fused.table["n_orders"].sum() > 0
-    _assert_fused_equals_generic(fused.table, generic.table, fused.config["periods_per_year"])
+    _assert_fused_equals_generic(fused.table, generic.table)
 
 
 @pytest.mark.parametrize("t0", [1023, 1024, 1500])
@@ -508,7 +490,55 @@ def test_fused_window_after_whole_blocks_equals_generic(bars, cls, t0):
     generic = sweep(cls, bars, grid, progress=False, use_fast_path=False, chunk_size=9, **opts)
     assert (fused.config["path"], generic.config["path"]) == ("fused", "generic")
     assert fused.table["n_orders"].sum() > 0
-    _assert_fused_equals_generic(fused.table, generic.table, fused.config["periods_per_year"])
+    _assert_fused_equals_generic(fused.table, generic.table)
+
+
+FUSED_CLASSES = (SmaCross, EmaCross)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(cls=st.sampled_from(FUSED_CLASSES), fill=st.sampled_from(["close", "next_open"]),
+       fee_bps=st.sampled_from([0.0, 1.0, 10.0, 30.0]), fee_fixed=st.sampled_from([0.0, 0.5, 3.0]),
+       slippage_bps=st.sampled_from([0.0, 2.0, 7.5]), size=st.sampled_from([1.0, 0.5, 0.3]),
+       warmup=st.sampled_from([None, 0, 70]), init_cash=st.sampled_from([1e3, 1e4, 12345.0]),
+       start=st.integers(0, 1100), length=st.integers(60, 1500), seed=st.integers(0, 2 ** 16))
+def test_fused_equals_generic_on_random_option_sets(cls, fill, fee_bps, fee_fixed, slippage_bps,
+                                                    size, warmup, init_cash, start, length, seed):
+    """Every option the fused path accepts, drawn together (hypothesis): the fused table
+    equals the generic one bit for bit, on random data, windows and shorts."""
+    data = _bars(1300, seed)
+    end = min(start + length, len(data) - 1)
+    options = {"fill": fill, "fee_bps": fee_bps, "fee_fixed": fee_fixed,
+               "slippage_bps": slippage_bps, "size": size, "warmup": warmup,
+               "init_cash": init_cash, "start": data.index[start], "end": data.index[end]}
+    grid = {"fast": [2, 4, 9], "slow": [6, 17, 40], "short": [False, True]}
+    fused = sweep(cls, data, grid, progress=False, **options)
+    generic = sweep(cls, data, grid, progress=False, use_fast_path=False, chunk_size=7,
+                    **options)
+    assert (fused.config["path"], generic.config["path"]) == ("fused", "generic")
+    _assert_fused_equals_generic(fused.table, generic.table)
+
+
+def _kernel_args(data: pd.DataFrame, t_start: int, t_end: int) -> tuple:
+    windows = np.array([3.0, 5.0, 8.0, 13.0, 21.0, 55.0])
+    params = np.array([[f, s, short] for f in range(6) for s in range(6) if f < s
+                       for short in (0.0, 1.0)])
+    warmups = windows[params[:, 1].astype(int)].astype(np.int64)
+    return (SK.MA_SMA, windows, params, warmups, data["open"].to_numpy(),
+            data["close"].to_numpy(), True, 1e4, 0.001, 1.0, 2e-4, 1.0, t_start, t_end)
+
+
+@pytest.mark.parametrize("n_share, span", [(1, 1024), (3, 1024), (2, 2048), (30, 1024),
+                                           (7, 10 ** 9)])
+def test_fused_kernel_splits_change_no_number(bars, n_share, span):
+    """Spans of bars (two parallel launches each) and shares of combinations (one per thread)
+    only split the work: any split gives the bits of the default one. The window starts in
+    the second 1024-bar span, so the first only warms the moving averages."""
+    args = _kernel_args(bars, 1100, 1900)
+    ref = SK.cross_sweep(*args)
+    got = SK.cross_sweep_nb(*args, n_share, span)
+    assert np.array_equal(ref, got, equal_nan=True)
+    assert ref[:, 11].sum() > 100  # orders were sent
 
 
 @pytest.mark.parametrize("options", [
@@ -603,3 +633,253 @@ def test_heatmap_colours_are_centred_at_zero_for_signed_metrics(bars):
     assert heat.colorscale[0][1] != heat.colorscale[-1][1]  # diverging RdYlGn
     counts = res.heatmap("fast", "slow", "n_trades").data[0]  # a count: sequential, no centre
     assert counts.zmid is None
+
+
+# ---- the Python around the kernels: constraint strings, inputs, statistics ---------------
+
+def _constraint_columns() -> dict:
+    """Combination columns of every kind a constraint meets (as _expand builds them)."""
+    rng = np.random.default_rng(11)
+    n = 64
+    return {"fast": rng.integers(1, 20, n).astype(np.int64),
+            "slow": rng.integers(0, 30, n).astype(np.int64),
+            "level": rng.normal(0.0, 2.0, n), "short": rng.random(n) < 0.5,
+            "mode": pd.Series(rng.choice(["a", "b"], n)).array}
+
+
+@pytest.mark.parametrize("expr", [
+    "fast < slow", "fast <= slow", "fast > slow", "fast >= slow", "fast == slow", "fast != slow",
+    "3 < fast < slow", "fast < slow <= 20", "-fast < -5", "+fast > 3", "fast < 1e1",
+    "fast + slow > 20", "slow - fast >= 10", "fast * 2 < slow", "slow / fast > 2",
+    "slow // fast >= 2", "slow % fast == 0", "fast ** 2 < slow", "level ** 0.5 > 1",
+    "(fast + 1) * (slow - 2) > 40", "not short", "~short", "not (fast < slow)",
+    "short and fast < 5", "short or fast < 5", "short & (fast < 5)", "short | (fast < 5)",
+    "fast < 5 & slow > 5", "fast < 5 | slow > 20 & short", "(fast < 5) == short",
+    "short == True", "fast > 5 and short", "(fast > 3) * 2 > 1", "level * 2 + 1 < fast",
+    "abs(level) < 1", "sqrt(fast) > 3", "arctan2(level, fast) > 0", "fast < inf",
+    "fast < 2 ** 70", "slow // (fast - fast) > 1", "slow % (fast - fast) != 0",
+    "level / 0 > 1", "fast in [5, 6, 7]", "fast not in (5, 6)", "mode == 'a'",
+    "mode != 'a' and fast < 10", "`fast` < slow",
+])
+def test_constraint_string_equals_dataframe_eval(expr):
+    from quantlab.backtest.grid import constraint_mask as _constraint_mask
+
+    cols = _constraint_columns()
+    expected = pd.DataFrame(cols).eval(expr, local_dict={}, global_dict={})
+    assert expected.dtype == bool  # the oracle itself is a mask
+    got = _constraint_mask(expr, cols, len(expected))
+    np.testing.assert_array_equal(got, expected.to_numpy())
+
+
+@pytest.mark.parametrize("expr, match", [
+    ("fast + slow", r"It gave .*int64"),                                   # not a mask
+    ("1 < 2", r"It gave a bool"),
+    ("short / short > 0", r"not implemented for bool"),                   # as pandas
+    ("fast > 5 and 1", r"scalar only bool ops"),
+    ("fast ** -1 > 0", r"negative integer powers"),
+    ("fats < slow", r"Did you mean 'fast'"),
+    ("fast < slow <", r"not a Python expression"),
+])
+def test_constraint_string_errors_keep_their_meaning(expr, match):
+    from quantlab.backtest.grid import constraint_mask as _constraint_mask
+
+    cols = _constraint_columns()
+    with pytest.raises(InvalidParameterError, match=r"`constraint` of sweep\(\) must be a "
+                                                    r"boolean expression.*" + match):
+        _constraint_mask(expr, cols, 64)
+
+
+@pytest.mark.parametrize("expr", [
+    "__import__('os')", "__import__('os').system('touch {marker}') == 0",
+    "fast.__class__ == 1", "fast.real > 1", "fast[0] < 1", "(lambda: 1)() == 1",
+    "open('{marker}', 'w') == 1", "abs(fast, out=slow) > 1", "fast if slow else 1",
+    "fast is slow", "[x for x in fast] == 1", "fast << 1 > 2", "(y := fast) > 1",
+])
+def test_constraint_strings_refuse_code(bars, tmp_path, expr):
+    marker = tmp_path / "ran"
+    with pytest.raises(InvalidParameterError, match=r"`constraint` of sweep\(\) must be a "
+                                                    r"boolean expression.*not allow.*callable"):
+        sweep(SmaCross, bars.iloc[:300], {"fast": [5, 10], "slow": [20, 30]},
+              constraint=expr.format(marker=marker), progress=False)
+    assert not marker.exists()
+
+
+def _ppy_indexes() -> dict[str, pd.DatetimeIndex]:
+    rng = np.random.default_rng(5)
+    hourly = pd.date_range("2021-01-01", periods=3000, freq="h", tz="UTC")
+    fx = hourly[~hourly.day_of_week.isin([5])]                 # 24/5 with weekend gaps
+    minutes = pd.date_range("2024-01-02 14:30", periods=6 * 78 * 5, freq="5min", tz="UTC")
+    session = minutes[(minutes.hour * 60 + minutes.minute >= 14 * 60 + 30)
+                      & (minutes.hour < 21) & (minutes.day_of_week < 5)]
+    irregular = pd.DatetimeIndex(np.cumsum(rng.integers(1, 7200, 2000)) * 10**9 + 1.6e18,
+                                 tz="UTC")
+    return {
+        "hourly 24/7": hourly,
+        "hourly, unit s": hourly.as_unit("s"),
+        "hourly, unit ns": hourly.as_unit("ns"),
+        "hourly from a Saturday noon": pd.date_range("2024-01-06 12:00", periods=500,
+                                                     freq="h", tz="UTC"),
+        "7-hour bars": pd.date_range("2024-01-06 12:00", periods=700, freq="7h"),
+        "hourly FX 24/5": fx,
+        "5-minute sessions": session,
+        "business days": pd.bdate_range("2020-01-01", periods=800),
+        "calendar days, New York": pd.date_range("2020-01-01", periods=900, freq="D",
+                                                 tz="America/New_York"),
+        "hourly, New York": pd.date_range("2020-03-01", periods=2000, freq="h",
+                                          tz="America/New_York"),
+        "weekly": pd.date_range("2000-01-07", periods=300, freq="W-FRI", tz="UTC"),
+        "irregular": irregular,
+        "irregular with duplicates": irregular.append(irregular[100:400]).sort_values(),
+        "unsorted": hourly[rng.permutation(hourly.size)],
+        "one gap": hourly.delete(slice(100, 130)),
+        "mostly regular, median elsewhere": hourly[np.r_[0:50, 50:3000:2]],
+    }
+
+
+@pytest.mark.parametrize("name", list(_ppy_indexes()))
+def test_bar_spacing_and_saturdays_equal_their_definitions(name):
+    """The inputs of the periods_per_year rule, exactly: the median of the positive spacings
+    in nanoseconds and the share of Saturday bars (pandas' day_of_week, in the index's zone)."""
+    from quantlab.metrics import infer_periods_per_year
+    from quantlab.metrics._common import _spacing_and_saturdays
+
+    index = _ppy_indexes()[name]
+    spacing = np.diff(index.as_unit("ns").asi8)
+    expected = (float(np.median(spacing[spacing > 0])) / 1e9,
+                float(np.mean(index.day_of_week == 5)))
+    assert _spacing_and_saturdays(index, "test") == expected
+    known = {"hourly 24/7": 8760.0, "hourly, unit s": 8760.0, "hourly FX 24/5": 6240.0,
+             "5-minute sessions": 252.0 * 78, "business days": 252.0, "weekly": 52.0}
+    if name in known:
+        assert infer_periods_per_year(index) == known[name]
+
+
+def test_periods_per_year_of_a_sweep_is_backtests(bars):
+    from quantlab.backtest.result import _infer_ppy
+
+    res = sweep(SmaCross, bars.iloc[:300], {"fast": [5], "slow": [20]}, progress=False)
+    assert res.config["periods_per_year"] == _infer_ppy(bars.index[:300]) == 8760.0
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in power:RuntimeWarning")
+def test_statistics_equal_the_numpy_formulas():
+    """_finish (compiled) equals the numpy expressions of quantlab.metrics bit for bit,
+    edge cases included (no returns, flat, no drawdown, no closed trade, total loss)."""
+    from quantlab.backtest import sweep_kernels as SK
+    from quantlab.backtest.sweep import _finish, _stat_buffers, _stat_columns
+
+    rng = np.random.default_rng(2)
+    k = 400
+    raw = np.empty((k, len(SK.RAW_STATS)))
+    col = {name: raw[:, i] for i, name in enumerate(SK.RAW_STATS)}
+    col["n_returns"][:] = rng.choice([0.0, 1.0, 2.0, 250.0, 9999.0], k)
+    col["mean_return"][:] = rng.choice([0.0, 1e-4, -3e-4, 2e-3], k)
+    col["var_return"][:] = rng.choice([0.0, 1e-6, 4e-5], k)
+    col["downside_sq"][:] = rng.choice([0.0, 1e-4, 3e-3], k)
+    col["total_return"][:] = rng.choice([-1.0, -1.5, -0.3, 0.0, 0.7, 12.0], k)
+    col["max_drawdown"][:] = rng.choice([0.0, -0.2, -1.0], k)
+    col["n_closed"][:] = rng.choice([0.0, 1.0, 7.0], k)
+    col["n_wins"][:] = np.minimum(col["n_closed"], rng.choice([0.0, 1.0, 3.0], k))
+    col["bars_in_market"][:] = np.minimum(col["n_returns"], rng.choice([0.0, 5.0, 100.0], k))
+    for name in ("total_fees", "end_value", "n_open", "n_orders"):
+        col[name][:] = rng.choice([0.0, 1.0, 2.0], k)
+    ppy = 8760.0
+    floats, counts = _stat_buffers(k)
+    _finish(raw, ppy, floats, counts)
+    got = _stat_columns(floats, counts)
+
+    n, mean, std = col["n_returns"], col["mean_return"], np.sqrt(col["var_return"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dd = np.sqrt(np.where(n > 0, col["downside_sq"] / np.maximum(n, 1), np.nan))
+        final = col["total_return"] + 1.0
+        cagr = np.where(n > 0, np.where(final > 0, np.abs(final) ** (ppy / np.maximum(n, 1))
+                                        - 1.0, -1.0), np.nan)
+        expected = {
+            "total_return": col["total_return"], "cagr": cagr, "annual_return": mean * ppy,
+            "annual_volatility": std * np.sqrt(ppy),
+            "sharpe": np.where(std > 0, mean / std, np.nan) * np.sqrt(ppy),
+            "sortino": np.where(dd > 0, mean / dd, np.nan) * np.sqrt(ppy),
+            "calmar": np.where(col["max_drawdown"] < 0, cagr / -col["max_drawdown"], np.nan),
+            "max_drawdown": col["max_drawdown"],
+            "exposure": col["bars_in_market"] / np.maximum(n, 1),
+            "n_trades": col["n_closed"].astype(np.int64),
+            "win_rate": np.where(col["n_closed"] > 0,
+                                 col["n_wins"] / np.maximum(col["n_closed"], 1), np.nan),
+            "n_open_trades": col["n_open"].astype(np.int64),
+            "n_orders": col["n_orders"].astype(np.int64),
+            "total_fees": col["total_fees"], "end_value": col["end_value"]}
+    assert list(got) == list(STATS)
+    for name in STATS:
+        assert got[name].dtype == expected[name].dtype, name
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
+
+def test_the_table_is_built_on_its_buffers():
+    """sweep builds its table before the kernels run, on buffers _finish fills afterwards:
+    pd.DataFrame(columns, copy=False) must share their memory. _frame equals pd.DataFrame."""
+    from quantlab.backtest.grid import columns_frame as _frame
+
+    cols = {"fast": np.arange(4), "short": np.zeros(4, dtype=bool), "x": np.linspace(0, 1, 4)}
+    frame = _frame(cols)
+    pd.testing.assert_frame_equal(frame, pd.DataFrame(cols), check_exact=True)
+    cols["x"][:] = 7.0
+    assert (frame["x"] == 7.0).all()
+    frame.columns.name = "renamed"  # the labels are shared between frames, not their name
+    assert _frame(cols).columns.name is None
+
+
+@pytest.mark.parametrize("corrupt, match", [
+    (("close", 5, np.nan), r"`data\['close'\]` of backtest\(\) must be finite and > 0; got "
+                           r"'nan at 2021-01-01 05:00"),
+    (("open", 7, -1.0), r"`data\['open'\]` .* must be finite and > 0; got '-1.0 at "
+                        r"2021-01-01 07:00"),
+    (("high", 3, np.inf), r"`data\['high'\]` .* must be finite and > 0; got 'inf at"),
+    (("low", 9, 0.0), r"`data\['low'\]` .* must be finite and > 0; got '0.0 at"),
+    (("high", 4, "half"), r"bars with low <= open, close <= high; got 'an inconsistent bar "
+                          r"at 2021-01-01 04:00"),
+    (("low", 6, "double"), r"inconsistent bar at 2021-01-01 06:00"),
+])
+def test_bad_bars_are_named_as_before(bars, corrupt, match):
+    from quantlab.errors import DataError
+
+    column, row, value = corrupt
+    data = bars.iloc[:50].copy()
+    if value == "half":
+        value = min(data["open"].iloc[row], data["close"].iloc[row]) / 2
+    elif value == "double":
+        value = max(data["open"].iloc[row], data["close"].iloc[row]) * 2
+    data.iloc[row, data.columns.get_loc(column)] = value
+    with pytest.raises(DataError, match=match):
+        sweep(SmaCross, data, {"fast": [5], "slow": [20]}, progress=False)
+
+
+def test_bars_inside_the_tolerance_pass(bars):
+    data = bars.iloc[:50].copy()
+    top = np.maximum(data["open"], data["close"])
+    data["high"] = top * (1 - 1e-13)  # below max(open, close), within the 1e-12 tolerance
+    sweep(SmaCross, data, {"fast": [5], "slow": [20]}, progress=False)
+
+
+def test_the_one_pass_bar_check_implies_the_full_checks():
+    """_bars_ok_nb True => every price finite and > 0 and no inconsistent bar, on bars made
+    of the values where comparisons turn (0, -0, subnormal, inf, NaN, equal prices)."""
+    from quantlab.backtest.engine import _bars_ok_nb, _inconsistent_bars
+
+    values = np.array([0.0, -0.0, 5e-324, 1.0, 1.0 + 1e-13, 2.0, 1e308, np.inf, -np.inf,
+                       np.nan, -1.0])
+    rng = np.random.default_rng(4)
+    n_ok = 0
+    for _ in range(6000):
+        o, h, lo, c = rng.choice(values, size=(4, int(rng.integers(1, 3))))
+        if _bars_ok_nb(o, h, lo, c):
+            n_ok += 1
+            prices = np.stack([o, h, lo, c])
+            assert np.isfinite(prices).all() and (prices > 0).all()
+            assert _inconsistent_bars({"open": o, "high": h, "low": lo, "close": c}) is None
+    assert n_ok > 0
+
+
+def test_integer_grid_values_out_of_bounds_name_the_first(bars):
+    with pytest.raises(InvalidParameterError, match=r"`fast` of SmaCross\(\) must be an "
+                                                    r"integer >= 1; got 0\."):
+        sweep(SmaCross, bars, {"fast": [5, 0, -2], "slow": [20]}, progress=False)
