@@ -224,7 +224,8 @@ def _order_nb(q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees
 
 _N_STATE = 19  # per-combination state carried between time blocks (see _cross_block_nb)
 _BLOCK = 1024  # bars per block: 50 moving averages x 1024 bars x 8 B = 400 kB stays in L2
-_ROUND_UP = 1.0 + 2.0 ** -50  # floor * _ROUND_UP >= the exact peak * (1 + max_dd)
+_ROUND_UP = 1.0 + 2.0 ** -50  # peak * (1 + max_dd) * _ROUND_UP >= every equity whose
+# drawdown eq / peak - 1, as computed, is below max_dd (the roundings are < 2 ** -52 relative)
 _SPAN_BYTES = 32 << 20  # moving averages held at once: (W, span) float64 within 32 MB
 
 
@@ -357,8 +358,9 @@ def _cross_block_nb(st, gt, lt, mf, ms, off, t0, t1, below, warm, open_, close, 
       :func:`_path_stats_nb` computes them from ``simulate_nb``'s equity, with the same
       operations in the same order, so the same numbers. (Sums of the price returns over
       a stretch, from prefix sums, were 20% faster but only equal to ~1e-12: the equity
-      ``cash + q * close`` is not ``q * close``. The divisions, four at a time, and sums in
-      lanes were tried too: slower on stretches this short, ~12 bars.)
+      ``cash + q * close`` is not ``q * close``. The divisions four at a time and sums in
+      four lanes were tried too: no faster on stretches this short, ~24 bars; see
+      benchmarks/RESULTS.md.)
 
     The common events (opening a long from cash, closing it) are written out
     (:func:`_open_long_nb`, :func:`_close_long_nb`); the others go through :func:`_order_nb`.
