@@ -263,12 +263,10 @@ def _expression_mask(constraint: str, cols: dict[str, Any], n: int) -> np.ndarra
             "constraint", _CALLER, expected, constraint,
             f"It is not a Python expression ({detail}).")) from exc
     try:
-        if "`" in constraint:  # backtick-quoted names: pandas' own tokenizer reads them
-            raise _Delegate
         with np.errstate(all="ignore"):
             result = _evaluate(tree.body, cols)
-    except _Delegate:
-        result = _pandas_eval(constraint, cols, expected)
+    except _Delegate:  # pandas evaluates the checked tree, not the text it came from
+        result = _pandas_eval(ast.unparse(tree), constraint, cols, expected)
     except Exception as exc:  # noqa: BLE001 - numpy/pandas raise many types; re-raised as ours
         raise InvalidParameterError(message(
             "constraint", _CALLER, expected, constraint,
@@ -280,10 +278,12 @@ def _expression_mask(constraint: str, cols: dict[str, Any], n: int) -> np.ndarra
     return mask
 
 
-def _pandas_eval(constraint: str, cols: dict[str, Any], expected: str) -> Any:
-    """``DataFrame.eval`` of a checked constraint over the combinations' frame."""
+def _pandas_eval(checked: str, constraint: str, cols: dict[str, Any], expected: str) -> Any:
+    """``DataFrame.eval`` of ``checked`` (the checked tree of ``constraint``, unparsed: pandas
+    reads exactly what was checked, whatever its own tokenizer makes of the original text)
+    over the combinations' frame."""
     try:  # the parameters only: no variable of this module or its caller leaks in
-        return columns_frame(cols).eval(constraint, local_dict={}, global_dict={})
+        return columns_frame(cols).eval(checked, local_dict={}, global_dict={})
     except Exception as exc:  # noqa: BLE001 - pandas raises many types; re-raised as ours
         unknown = re.search(r"name '(\w+)' is not defined", str(exc))
         hint = did_you_mean(unknown.group(1), cols) if unknown else None
@@ -299,6 +299,8 @@ def _parse_constraint(text: str) -> ast.Expression:
     are ``and``/``or``; a backtick-quoted name is the name). Raises SyntaxError or
     :class:`_Refused`."""
     text = re.sub(r"`([A-Za-z_]\w*)`", r"\1", text)
+    if "`" in text:
+        raise _Refused("It uses a backtick other than around a parameter name (`fast`).")
     if "&" in text or "|" in text:
         words = {"&": "and", "|": "or"}
         tokens = [(tokenize.NAME, words[tok.string])
@@ -310,6 +312,10 @@ def _parse_constraint(text: str) -> ast.Expression:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and (
                 node.func.id in _MATH_FUNCTIONS and not node.keywords
                 and not any(isinstance(a, ast.Starred) for a in node.args)):
+            arity = getattr(np, node.func.id).nin  # more would be numpy's output arrays
+            if len(node.args) != arity:
+                raise _Refused(f"It calls `{node.func.id}()` with {len(node.args)} "
+                               f"argument(s); it takes {arity}.")
             continue
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) or (
                 isinstance(node, _ALLOWED) and not isinstance(node, ast.Name)):

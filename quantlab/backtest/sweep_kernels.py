@@ -176,11 +176,52 @@ def cross_exposure_nb(ma, params, out):
 
 
 @njit
-def _order_nb(q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees):
-    """One target-mode order of simulate_nb (one asset, leverage 1) + trades_nb bookkeeping.
+def _trade_nb(q, d, new_q, px, fee, e_size, e_gross, e_fees):
+    """:func:`trades_nb`'s bookkeeping of one fill of ``d`` units at ``px`` (fee ``fee``) that
+    takes the position ``q`` to ``new_q`` (0.0 once snapped), with the same operations in the
+    same order: the entry's size, gross value and fees, and, when the fill reduces, closes or
+    reverses the position, one closed trade (vectorbt's exit trades: a partial reduction is
+    a trade too) and whether its return is > 0.
 
-    Returns (cash, position, entry value, exit value, trade fees, order fee, 1.0 if an order
-    filled, 1.0 if a trade closed, 1.0 if it closed with a positive return).
+    Returns (entry size, entry gross value, entry fees, 1.0 if a trade closed, 1.0 if it won).
+    """
+    if q == 0.0 or (q > 0.0) == (d > 0.0):  # opening or adding
+        if q == 0.0:
+            e_size = 0.0
+            e_gross = 0.0
+            e_fees = 0.0
+        e_size += abs(d)
+        e_gross += abs(d) * px
+        e_fees += fee
+        return e_size, e_gross, e_fees, 0.0, 0.0
+    reverse = new_q != 0.0 and (new_q > 0.0) != (q > 0.0)
+    exit_size = abs(q) if (reverse or new_q == 0.0) else abs(d)
+    exit_fee = fee * exit_size / abs(d)
+    avg = e_gross / e_size
+    frac = exit_size / e_size
+    entry_fee = frac * e_fees
+    sign = 1.0 if q > 0.0 else -1.0
+    pnl = sign * (exit_size * px - exit_size * avg) - entry_fee - exit_fee
+    win = 1.0 if pnl / (exit_size * avg) > 0.0 else 0.0
+    if reverse:
+        e_size = abs(new_q)
+        e_gross = abs(new_q) * px
+        e_fees = fee - exit_fee
+    elif new_q != 0.0:
+        keep = 1.0 - frac
+        e_size *= keep
+        e_gross *= keep
+        e_fees *= keep
+    return e_size, e_gross, e_fees, 1.0, win
+
+
+@njit
+def _order_nb(q, w, p, cash, slippage, fee_rate, fee_fixed, e_size, e_gross, e_fees):
+    """One target-mode order of simulate_nb (one asset, leverage 1) + trades_nb bookkeeping
+    (:func:`_trade_nb`).
+
+    Returns (cash, position, entry size, entry gross value, entry fees, order fee, 1.0 if an
+    order filled, 1.0 if a trade closed, 1.0 if it closed with a positive return).
     """
     equity = cash + q * p
     side = 1.0 if w * equity / p > q else -1.0
@@ -188,44 +229,23 @@ def _order_nb(q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees
     equity_f = equity + q * (pf - p)
     d, status = order_size_nb(q, w, equity_f, 0.0, pf, fee_rate, fee_fixed, 0.0, 0.0, 1.0, cash)
     if d == 0.0:
-        return cash, q, e_val, x_val, t_fees, 0.0, 0.0, 0.0, 0.0
+        return cash, q, e_size, e_gross, e_fees, 0.0, 0.0, 0.0, 0.0
     pf = p * (1.0 + slippage) if d > 0.0 else p * (1.0 - slippage)
     fee = abs(d) * pf * fee_rate + fee_fixed
     cash -= d * pf + fee
     new_q = q + d
-    snap = abs(new_q) <= 1e-12 * abs(q)
-    closes = 0.0
-    win = 0.0
-    if q != 0.0 and (snap or (q > 0.0) != (new_q > 0.0)):
-        share = abs(q) / abs(d)
-        x_val += abs(q) * pf
-        t_fees += fee * share
-        sign = 1.0 if q > 0.0 else -1.0
-        pnl = sign * (x_val - e_val) - t_fees
-        closes = 1.0
-        if pnl / e_val > 0.0:
-            win = 1.0
-        if not snap:
-            e_val = abs(new_q) * pf
-            x_val = 0.0
-            t_fees = fee * (1.0 - share)
-    elif q == 0.0:
-        e_val = abs(d) * pf
-        x_val = 0.0
-        t_fees = fee
-    else:
-        t_fees += fee
-        if abs(new_q) > abs(q):
-            e_val += abs(d) * pf
-        else:
-            x_val += abs(d) * pf
-    return cash, 0.0 if snap else new_q, e_val, x_val, t_fees, fee, 1.0, closes, win
+    if abs(new_q) <= 1e-12 * abs(q):
+        new_q = 0.0
+    e_size, e_gross, e_fees, closes, win = _trade_nb(q, d, new_q, pf, fee, e_size, e_gross,
+                                                     e_fees)
+    return cash, new_q, e_size, e_gross, e_fees, fee, 1.0, closes, win
 
 
 _N_STATE = 19  # per-combination state carried between time blocks (see _cross_block_nb)
 _BLOCK = 1024  # bars per block: 50 moving averages x 1024 bars x 8 B = 400 kB stays in L2
 _ROUND_UP = 1.0 + 2.0 ** -50  # peak * (1 + max_dd) * _ROUND_UP >= every equity whose
-# drawdown eq / peak - 1, as computed, is below max_dd (the roundings are < 2 ** -52 relative)
+# drawdown eq / peak - 1, as computed, is below max_dd (the roundings are < 2 ** -52 relative;
+# for -1 < max_dd <= 0, where 1 + max_dd is exact)
 _SPAN_BYTES = 32 << 20  # moving averages held at once: (W, span) float64 within 32 MB
 
 
@@ -244,7 +264,9 @@ def _bar_stats_nb(eq, prev, n, s1, s2, down, peak, max_dd, floor):
     # spares the division on most bars
     if eq > peak:
         peak = eq
-        floor = peak * (1.0 + max_dd) * _ROUND_UP
+        # (once equity has been <= 0, max_dd <= -1 and the bound no longer holds: every bar
+        # below the peak is divided)
+        floor = peak * (1.0 + max_dd) * _ROUND_UP if max_dd > -1.0 else np.inf
     elif eq < floor and peak > 0.0:
         dd = eq / peak - 1.0
         if dd < max_dd:
@@ -254,20 +276,18 @@ def _bar_stats_nb(eq, prev, n, s1, s2, down, peak, max_dd, floor):
 
 
 @njit
-def _close_long_nb(q, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees):
+def _close_long_nb(q, p, cash, slippage, fee_rate, fee_fixed, e_size, e_gross, e_fees):
     """:func:`_order_nb` for target 0 from a long ``q > 0`` (needs ``slippage < 1``), written
     out: the same operations in the same order, so the same numbers, without its branches.
 
-    Returns (cash, exit value, trade fees, order fee, 1.0 if the trade won).
+    Returns (cash, order fee, 1.0 if the trade won).
     """
     pf = p * (1.0 - slippage)
     d = -q
     fee = q * pf * fee_rate + fee_fixed
     cash -= d * pf + fee
-    x_val += q * pf
-    t_fees += fee
-    pnl = x_val - e_val - t_fees
-    return cash, x_val, t_fees, fee, 1.0 if pnl / e_val > 0.0 else 0.0
+    win = _trade_nb(q, d, 0.0, pf, fee, e_size, e_gross, e_fees)[4]
+    return cash, fee, win
 
 
 @njit
@@ -275,7 +295,7 @@ def _open_long_nb(w, p, cash, slippage, fee_rate, fee_fixed):
     """:func:`_order_nb` for a target ``w > 0`` from flat with ``cash > 0`` (the all-in rule of
     :func:`~quantlab.backtest.orders.order_size_nb` with leverage 1), written out.
 
-    Returns (cash, position, entry value, order fee, 1.0 if an order filled).
+    Returns (cash, position, entry gross value, order fee, 1.0 if an order filled).
     """
     pf = p * (1.0 + slippage)
     target = w * cash / pf
@@ -368,7 +388,7 @@ def _cross_block_nb(st, gt, lt, mf, ms, off, t0, t1, below, warm, open_, close, 
     cash, q, last_w, prev, peak, max_dd, floor = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
     n, s1, s2, down, expo = st[7], st[8], st[9], st[10], st[11]
     closed, wins, fees_total, n_orders = st[12], st[13], st[14], st[15]
-    e_val, x_val, t_fees = st[16], st[17], st[18]
+    e_size, e_gross, e_fees = st[16], st[17], st[18]  # the open trade (see _trade_nb)
     lag = 1 if fill_next_open else 0
     first = warm + lag  # the first bar that may carry an order
     t = t0
@@ -404,18 +424,18 @@ def _cross_block_nb(st, gt, lt, mf, ms, off, t0, t1, below, warm, open_, close, 
         last_w = w
         p = open_[t] if fill_next_open else close[t]
         if q > 0.0 and w == 0.0 and slippage < 1.0:
-            cash, x_val, t_fees, fee, win = _close_long_nb(q, p, cash, slippage, fee_rate,
-                                                           fee_fixed, e_val, x_val, t_fees)
+            cash, fee, win = _close_long_nb(q, p, cash, slippage, fee_rate, fee_fixed, e_size,
+                                            e_gross, e_fees)
             q, filled, closes = 0.0, 1.0, 1.0
         elif q == 0.0 and w > 0.0 and cash > 0.0 and w * cash / p > 0.0:
             cash, q_new, e_new, fee, filled = _open_long_nb(w, p, cash, slippage, fee_rate,
                                                             fee_fixed)
-            if filled != 0.0:
-                q, e_val, x_val, t_fees = q_new, e_new, 0.0, fee
+            if filled != 0.0:  # _trade_nb's opening: 0.0 + d, 0.0 + d * pf, 0.0 + fee
+                q, e_size, e_gross, e_fees = q_new, q_new, e_new, fee
             closes, win = 0.0, 0.0
         else:
-            cash, q, e_val, x_val, t_fees, fee, filled, closes, win = _order_nb(
-                q, w, p, cash, slippage, fee_rate, fee_fixed, e_val, x_val, t_fees)
+            cash, q, e_size, e_gross, e_fees, fee, filled, closes, win = _order_nb(
+                q, w, p, cash, slippage, fee_rate, fee_fixed, e_size, e_gross, e_fees)
         fees_total += fee
         n_orders += filled
         closed += closes
@@ -429,7 +449,7 @@ def _cross_block_nb(st, gt, lt, mf, ms, off, t0, t1, below, warm, open_, close, 
     st[0], st[1], st[2], st[3], st[4], st[5], st[6] = cash, q, last_w, prev, peak, max_dd, floor
     st[7], st[8], st[9], st[10], st[11] = n, s1, s2, down, expo
     st[12], st[13], st[14], st[15] = closed, wins, fees_total, n_orders
-    st[16], st[17], st[18] = e_val, x_val, t_fees
+    st[16], st[17], st[18] = e_size, e_gross, e_fees
 
 
 @njit(error_model="numpy")
@@ -561,7 +581,8 @@ def cross_sweep_nb(kind, windows, params, warmups, open_, close, fill_next_open,
                     below = -size if params[k, 2] != 0.0 else 0.0
                     _cross_block_nb(st[i, k // n_share], masks[0], masks[1],
                                     buf[int(params[k, 0])], buf[int(params[k, 1])], s0 - 1, tb0,
-                                    tb1, below, max(warmups[k], t_start), open_, close,
+                                    tb1, below, min(max(warmups[k], t_start), n_bars),
+                                    open_, close,
                                     fill_next_open, fee_rate, fee_fixed, slippage, size)
     out = np.empty((n_combos, _N_RAW))
     for k in range(n_combos):

@@ -147,18 +147,28 @@ def _sorted_stamps_nb(stamps, day):  # pragma: no cover - compiled
             lo = gap
         if gap > hi:
             hi = gap
+    # in day numbers (d * day for stamps only between the first and the last stamp's days, so
+    # nothing overflows at either end of int64's range)
     first = stamps[0] // day
-    saturday = (first + (2 - first) % 7) * day  # day d is a Saturday when d % 7 == 2
+    last = stamps[n - 1] // day
+    regular = lo == hi and lo > 0  # stamps >= x from i = ceil((x - stamps[0]) / step)
     n_saturday = 0
-    while saturday <= stamps[n - 1]:
-        if lo == hi and lo > 0:  # stamps >= x from i = ceil((x - stamps[0]) / step)
-            begin = max(-((stamps[0] - saturday) // lo), 0)
-            end = min(-((stamps[0] - saturday - day) // lo), n)
+    d = first + (2 - first) % 7  # day d is a Saturday when d % 7 == 2
+    while d <= last:
+        if d == first:
+            begin = 0
+        elif regular:
+            begin = max(-((stamps[0] - d * day) // lo), 0)
         else:
-            begin = np.searchsorted(stamps, saturday)
-            end = np.searchsorted(stamps, saturday + day)
+            begin = np.searchsorted(stamps, d * day)
+        if d == last:
+            end = n
+        elif regular:
+            end = min(-((stamps[0] - (d + 1) * day) // lo), n)
+        else:
+            end = np.searchsorted(stamps, (d + 1) * day)
         n_saturday += end - begin
-        saturday += 7 * day
+        d += 7
     return lo, hi, n_saturday
 
 

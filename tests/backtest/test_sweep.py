@@ -519,6 +519,41 @@ def test_fused_equals_generic_on_random_option_sets(cls, fill, fee_bps, fee_fixe
     _assert_fused_equals_generic(fused.table, generic.table)
 
 
+def _frame(open_: list[float], close: list[float]) -> pd.DataFrame:
+    o, c = np.asarray(open_, float), np.asarray(close, float)
+    idx = pd.date_range("2021-01-01", periods=len(c), freq="h", tz="UTC", name="time")
+    return pd.DataFrame({"open": o, "high": np.maximum(o, c), "low": np.minimum(o, c),
+                         "close": c, "volume": np.full(len(c), 1e3)}, index=idx)
+
+
+@pytest.mark.parametrize("case", ["negative equity", "partial cover", "huge warmup"])
+def test_fused_equals_generic_on_edge_cases(case):
+    """Cases a review found (each failed before its fix): a short driven below zero equity
+    whose next new low sat between the rounded and the exact drawdown bound (max_dd < -1);
+    a short only partly covered when fixed fees leave too little cash (a partial reduction
+    is a closed trade, as in vectorbt's exit trades); a warmup near 2**63 (overflowed)."""
+    grid = {"fast": [1], "slow": [2], "short": [True]}
+    if case == "negative equity":
+        data = _frame([100, 100, 100, 100, 98, 100, 250, 240, 230],
+                      [100, 100, 99, 98, 300, 250, 745.0980392156864, 240, 230])
+        opts = {"fill": "next_open", "init_cash": 1e4}
+    elif case == "partial cover":
+        close = [100, 100, 99, 197.95, 190, 180, 170]
+        data, opts = _frame(close, close), {"fill": "close", "fee_fixed": 1.0, "init_cash": 1e3}
+    else:
+        data = _bars(500, 5)
+        grid = {"fast": [2, 3], "slow": [5, 8], "short": [False, True]}
+        opts = {"fill": "next_open", "warmup": 2 ** 63 - 1}
+    fused = sweep(SmaCross, data, grid, progress=False, **opts)
+    generic = sweep(SmaCross, data, grid, progress=False, use_fast_path=False, **opts)
+    assert (fused.config["path"], generic.config["path"]) == ("fused", "generic")
+    _assert_fused_equals_generic(fused.table, generic.table)
+    if case == "negative equity":
+        assert generic.table["max_drawdown"].min() < -1.0
+    if case == "partial cover":
+        assert generic.table["n_trades"].iloc[0] == 1
+
+
 def _kernel_args(data: pd.DataFrame, t_start: int, t_end: int) -> tuple:
     windows = np.array([3.0, 5.0, 8.0, 13.0, 21.0, 55.0])
     params = np.array([[f, s, short] for f in range(6) for s in range(6) if f < s
@@ -694,14 +729,27 @@ def test_constraint_string_errors_keep_their_meaning(expr, match):
     "fast.__class__ == 1", "fast.real > 1", "fast[0] < 1", "(lambda: 1)() == 1",
     "open('{marker}', 'w') == 1", "abs(fast, out=slow) > 1", "fast if slow else 1",
     "fast is slow", "[x for x in fast] == 1", "fast << 1 > 2", "(y := fast) > 1",
+    # a second argument to a math function is numpy's output array (it would overwrite slow)
+    "abs(fast, slow) > 0", "arctan2(fast, slow, fast) > 0", "floor(fast, fast) > 1",
+    # text that pandas' own backtick tokenizer reads differently from Python (found in review)
+    "\"\\\\\" != \"`\" != '`' != '\" or fast.__class__.__init__.__globals__.get(\"sys\")"
+    ".modules.get(\"os\").system(\"touch {marker}\") #'",
 ])
 def test_constraint_strings_refuse_code(bars, tmp_path, expr):
     marker = tmp_path / "ran"
     with pytest.raises(InvalidParameterError, match=r"`constraint` of sweep\(\) must be a "
-                                                    r"boolean expression.*not allow.*callable"):
+                                                    r"boolean expression.*(not allow|takes 1|takes 2|backtick).*callable"):
         sweep(SmaCross, bars.iloc[:300], {"fast": [5, 10], "slow": [20, 30]},
               constraint=expr.format(marker=marker), progress=False)
     assert not marker.exists()
+
+
+def test_a_constraint_never_writes_the_grid():
+    from quantlab.backtest.grid import expand
+
+    cols, _, _ = expand(SmaCross, {"fast": [3, 5], "slow": [10, 21]}, "abs(fast) + 0 * slow > 0")
+    np.testing.assert_array_equal(cols["slow"], [10, 21, 10, 21])
+    np.testing.assert_array_equal(cols["fast"], [3, 3, 5, 5])
 
 
 def _ppy_indexes() -> dict[str, pd.DatetimeIndex]:
@@ -733,6 +781,11 @@ def _ppy_indexes() -> dict[str, pd.DatetimeIndex]:
         "unsorted": hourly[rng.permutation(hourly.size)],
         "one gap": hourly.delete(slice(100, 130)),
         "mostly regular, median elsewhere": hourly[np.r_[0:50, 50:3000:2]],
+        # the last and the first days of int64 nanoseconds: the Saturday count must not wrap
+        "days to 2262-04-11, unit ns": pd.date_range(end="2262-04-11", periods=30, freq="D"),
+        "hours to 2262-04-11 23:00, irregular": pd.date_range(
+            end="2262-04-11 23:00", periods=400, freq="h").delete(slice(50, 60)),
+        "days from 1677-09-22": pd.date_range("1677-09-22", periods=30, freq="D"),
     }
 
 
