@@ -782,10 +782,12 @@ def _ppy_indexes() -> dict[str, pd.DatetimeIndex]:
         "one gap": hourly.delete(slice(100, 130)),
         "mostly regular, median elsewhere": hourly[np.r_[0:50, 50:3000:2]],
         # the last and the first days of int64 nanoseconds: the Saturday count must not wrap
-        "days to 2262-04-11, unit ns": pd.date_range(end="2262-04-11", periods=30, freq="D"),
+        "days to 2262-04-11, unit ns": pd.date_range(end="2262-04-11", periods=30,
+                                                     freq="D").as_unit("ns"),
         "hours to 2262-04-11 23:00, irregular": pd.date_range(
-            end="2262-04-11 23:00", periods=400, freq="h").delete(slice(50, 60)),
-        "days from 1677-09-22": pd.date_range("1677-09-22", periods=30, freq="D"),
+            end="2262-04-11 23:00", periods=400, freq="h").as_unit("ns").delete(slice(50, 60)),
+        "days from 1677-09-22": pd.date_range("1677-09-22", periods=30,
+                                              freq="D").as_unit("ns"),
     }
 
 
