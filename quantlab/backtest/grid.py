@@ -34,11 +34,12 @@ _CALLER = "sweep"
 
 
 def py_value(v: Any) -> Any:
+    """A numpy scalar as the Python scalar it holds (anything else unchanged)."""
     return v.item() if isinstance(v, np.generic) else v
 
 
 def expand(strategy_cls: type, grid: Mapping[str, Any], constraint: Any
-            ) -> tuple[dict[str, Any], list[Any] | None, dict[str, int]]:
+           ) -> tuple[dict[str, Any], list[Any] | None, dict[str, int]]:
     """The combinations to simulate: their parameter columns (declaration order; arrays
     with ``take``, rows in the grid's product order), the strategy objects when the class
     has its own ``__init__`` (else None: they are built per chunk), and the skip counts."""
@@ -216,8 +217,9 @@ def constraint_mask(constraint: Any, cols: dict[str, Any], n: int) -> np.ndarray
 # Attribute access, subscripts and any other call are refused before anything runs.
 # Comparisons and and/or/not of numeric columns run on the numpy columns directly;
 # arithmetic runs on Series (pandas' own rules: int // 0 is inf, bool / bool raises);
-# anything else (strings, lists, ``in``, other names) goes to DataFrame.eval, after the
-# check. Parsed expressions are cached by text.
+# anything else (strings, lists, ``in``, other names) goes to DataFrame.eval: the checked
+# tree, unparsed (``ast.unparse``), never the original text, which pandas' own tokenizer may
+# read differently (backticks). Parsed expressions are cached by text.
 
 #: pandas.eval's math functions (``pandas.core.computation.ops.MATHOPS``), numpy's ufuncs.
 _MATH_FUNCTIONS = frozenset({
