@@ -538,8 +538,9 @@ def cross_sweep_nb(kind, windows, params, warmups, open_, close, fill_next_open,
     state from span to span, so the values are exactly those of ``ind.sma`` / ``ind.ema``),
     then the combinations (one interleaved share per thread: k = i, i + n, ...), each
     thread walking the span in blocks of ``_BLOCK`` bars so the block's moving averages stay
-    in its L2 cache. Each combination carries a row of ``_N_STATE`` floats (kept in its
-    thread's own rows, so no cache line is written by two threads), and each thread 2 KB of
+    in its L2 cache. Each combination carries a row of ``_N_STATE`` floats (a thread's rows
+    are contiguous, so two threads write one cache line at most, where their rows meet), and
+    each thread 2 KB of
     cross masks (:func:`_build_masks_nb`). Few launches matter on a busy machine, where every
     launch waits for a descheduled worker. Memory: O(K + W * span + T), no per-bar
     allocation.
