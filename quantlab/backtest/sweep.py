@@ -569,10 +569,6 @@ max_drawdown, max_orders_per_day, on_breach, warmup, periods_per_year, drift_thr
 
     threads = _threads(n_jobs)
     raw = np.empty((n_combos, len(SK.RAW_STATS)))
-    # the table's statistics columns are views of buffers _finish fills after the kernels;
-    # building it here, while pandas' constructor is warm from `combos`, costs a third
-    floats, counts = _stat_buffers(n_combos)
-    table = columns_frame({**cols, **_stat_columns(floats, counts)})
     bar = _progress(n_combos, progress, strategy_cls.__name__)
     kernel_s = 0.0
     try:
@@ -620,7 +616,9 @@ max_drawdown, max_orders_per_day, on_breach, warmup, periods_per_year, drift_thr
             bar.close()
 
     ppy = simulation.periods_per_year
+    floats, counts = _stat_buffers(n_combos)
     _finish(raw, float(ppy), floats, counts)
+    table = columns_frame({**cols, **_stat_columns(floats, counts)})
     info = {"options": {**options, "start": start, "end": end}, "settings": settings,
             "periods_per_year": float(ppy), "path": path, "chunk_size": chunk_size,
             "n_jobs": threads, "elapsed_s": time.perf_counter() - started,

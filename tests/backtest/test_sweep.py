@@ -870,8 +870,8 @@ def test_statistics_equal_the_numpy_formulas():
 
 
 def test_the_table_is_built_on_its_buffers():
-    """sweep builds its table before the kernels run, on buffers _finish fills afterwards:
-    pd.DataFrame(columns, copy=False) must share their memory. _frame equals pd.DataFrame."""
+    """columns_frame equals pd.DataFrame and copies nothing: the table's columns are the
+    buffers _finish filled (its labels' Index is cached, its name is not shared)."""
     from quantlab.backtest.grid import columns_frame as _frame
 
     cols = {"fast": np.arange(4), "short": np.zeros(4, dtype=bool), "x": np.linspace(0, 1, 4)}
