@@ -208,6 +208,48 @@ def simulate_nb(open_, high, low, close, target, exit_flags, signal_mode, fill_n
 
 
 @njit
+def trade_fill_nb(q, d, new_q, px, fee, e_size, e_gross, e_fees):
+    """The money side of one fill in :func:`trades_nb`: ``d`` units at ``px`` (fee ``fee``)
+    take the position ``q`` to ``new_q`` (0.0 once snapped), the open entry being ``e_size``
+    units for ``e_gross`` with ``e_fees`` of fees.
+
+    Returns ``(e_size, e_gross, e_fees, reverse, exit_size, avg, pnl, fees)``: the entry after
+    the fill; when it reduces, closes or reverses the position, the trade it closes (its size,
+    the size-weighted average entry price, ``pnl = dir * size * (exit - avg) - fees`` and the
+    fees: the entry's share and the exit's share of ``fee``), else ``exit_size`` 0.0. The
+    fused sweep kernel books its trades through this function too.
+    """
+    if q == 0.0 or (q > 0.0) == (d > 0.0):  # opening or adding
+        if q == 0.0:
+            e_size = 0.0
+            e_gross = 0.0
+            e_fees = 0.0
+        e_size += abs(d)
+        e_gross += abs(d) * px
+        e_fees += fee
+        return e_size, e_gross, e_fees, False, 0.0, 0.0, 0.0, 0.0
+    reverse = new_q != 0.0 and (new_q > 0.0) != (q > 0.0)
+    exit_size = abs(q) if (reverse or new_q == 0.0) else abs(d)
+    exit_fee = fee * exit_size / abs(d)
+    avg = e_gross / e_size
+    frac = exit_size / e_size
+    entry_fee = frac * e_fees
+    sign = 1.0 if q > 0.0 else -1.0
+    pnl = sign * (exit_size * px - exit_size * avg) - entry_fee - exit_fee
+    fees = entry_fee + exit_fee
+    if reverse:
+        e_size = abs(new_q)
+        e_gross = abs(new_q) * px
+        e_fees = fee - exit_fee
+    elif new_q != 0.0:
+        keep = 1.0 - frac
+        e_size *= keep
+        e_gross *= keep
+        e_fees *= keep
+    return e_size, e_gross, e_fees, reverse, exit_size, avg, pnl, fees
+
+
+@njit
 def trades_nb(o_bar, o_asset, o_size, o_price, o_fee, o_reason, high, low, open_, close,
               fill_next_open):
     """Order records -> trades, as vectorbt's exit trades (``get_exit_trades_nb``).
@@ -274,19 +316,14 @@ def trades_nb(o_bar, o_asset, o_size, o_price, o_fee, o_reason, high, low, open_
         new_q = qj + d
         if abs(new_q) <= 1e-12 * abs(qj):
             new_q = 0.0
-        if qj == 0.0 or (qj > 0.0) == (d > 0.0):
-            # opening or adding
+        (e_size[j], e_gross[j], e_fees[j], reverse, exit_size, avg, pnl,
+         fees) = trade_fill_nb(qj, d, new_q, px, fee, e_size[j], e_gross[j], e_fees[j])
+        if exit_size == 0.0:  # opening or adding
             if qj == 0.0:
                 e_bar[j] = bar
-                e_size[j] = 0.0
-                e_gross[j] = 0.0
-                e_fees[j] = 0.0
                 lo_px[j] = px
                 hi_px[j] = px
                 scanned[j] = bar if not fill_next_open else bar - 1
-            e_size[j] += abs(d)
-            e_gross[j] += abs(d) * px
-            e_fees[j] += fee
             lo_px[j] = min(lo_px[j], px)
             hi_px[j] = max(hi_px[j], px)
             q[j] = new_q
@@ -309,13 +346,6 @@ def trades_nb(o_bar, o_asset, o_size, o_price, o_fee, o_reason, high, low, open_
             hi = max(hi, open_[bar, j])
         lo_px[j] = lo
         hi_px[j] = hi
-        reverse = new_q != 0.0 and (new_q > 0.0) != (qj > 0.0)
-        exit_size = abs(qj) if (reverse or new_q == 0.0) else abs(d)
-        exit_fee = fee * exit_size / abs(d)
-        avg = e_gross[j] / e_size[j]
-        frac = exit_size / e_size[j]
-        entry_fee = frac * e_fees[j]
-        sign = 1.0 if qj > 0.0 else -1.0
         t_asset[m] = j
         t_dir[m] = 1 if qj > 0.0 else -1
         t_entry[m] = e_bar[j]
@@ -323,10 +353,9 @@ def trades_nb(o_bar, o_asset, o_size, o_price, o_fee, o_reason, high, low, open_
         t_eprice[m] = avg
         t_xprice[m] = px
         t_size[m] = exit_size
-        pnl = sign * (exit_size * px - exit_size * avg) - entry_fee - exit_fee
         t_pnl[m] = pnl
         t_ret[m] = pnl / (exit_size * avg)
-        t_fees[m] = entry_fee + exit_fee
+        t_fees[m] = fees
         if qj > 0.0:
             t_mae[m] = lo / avg - 1.0
             t_mfe[m] = hi / avg - 1.0
@@ -337,17 +366,9 @@ def trades_nb(o_bar, o_asset, o_size, o_price, o_fee, o_reason, high, low, open_
         m += 1
         if reverse:
             e_bar[j] = bar
-            e_size[j] = abs(new_q)
-            e_gross[j] = abs(new_q) * px
-            e_fees[j] = fee - exit_fee
             lo_px[j] = px
             hi_px[j] = px
             scanned[j] = bar if not fill_next_open else bar - 1
-        elif new_q != 0.0:
-            keep = 1.0 - frac
-            e_size[j] *= keep
-            e_gross[j] *= keep
-            e_fees[j] *= keep
         q[j] = new_q
     return (t_asset[:m], t_dir[:m], t_entry[:m], t_exit[:m], t_eprice[:m], t_xprice[:m],
             t_size[:m], t_pnl[:m], t_ret[:m], t_fees[:m], t_mae[:m], t_mfe[:m], t_reason[:m])

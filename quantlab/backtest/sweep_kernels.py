@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from quantlab._jit import njit, num_threads, prange, trailing_zeros
-from quantlab.backtest.kernels import REASON_END, run_nb, trades_nb
+from quantlab.backtest.kernels import REASON_END, run_nb, trade_fill_nb, trades_nb
 from quantlab.backtest.orders import _cash_cap, order_size_nb
 from quantlab.indicators.overlap import _ema_window_nb, sma_nb
 
@@ -177,42 +177,18 @@ def cross_exposure_nb(ma, params, out):
 
 @njit
 def _trade_nb(q, d, new_q, px, fee, e_size, e_gross, e_fees):
-    """:func:`trades_nb`'s bookkeeping of one fill of ``d`` units at ``px`` (fee ``fee``) that
-    takes the position ``q`` to ``new_q`` (0.0 once snapped), with the same operations in the
-    same order: the entry's size, gross value and fees, and, when the fill reduces, closes or
-    reverses the position, one closed trade (vectorbt's exit trades: a partial reduction is
-    a trade too) and whether its return is > 0.
+    """:func:`trades_nb`'s bookkeeping of one fill (:func:`trade_fill_nb`, the same function):
+    the entry's size, gross value and fees, and, when the fill reduces, closes or reverses
+    the position, one closed trade (vectorbt's exit trades: a partial reduction is a trade
+    too) and whether its return ``pnl / (size * avg)`` is > 0.
 
     Returns (entry size, entry gross value, entry fees, 1.0 if a trade closed, 1.0 if it won).
     """
-    if q == 0.0 or (q > 0.0) == (d > 0.0):  # opening or adding
-        if q == 0.0:
-            e_size = 0.0
-            e_gross = 0.0
-            e_fees = 0.0
-        e_size += abs(d)
-        e_gross += abs(d) * px
-        e_fees += fee
+    e_size, e_gross, e_fees, _, exit_size, avg, pnl, _ = trade_fill_nb(
+        q, d, new_q, px, fee, e_size, e_gross, e_fees)
+    if exit_size == 0.0:
         return e_size, e_gross, e_fees, 0.0, 0.0
-    reverse = new_q != 0.0 and (new_q > 0.0) != (q > 0.0)
-    exit_size = abs(q) if (reverse or new_q == 0.0) else abs(d)
-    exit_fee = fee * exit_size / abs(d)
-    avg = e_gross / e_size
-    frac = exit_size / e_size
-    entry_fee = frac * e_fees
-    sign = 1.0 if q > 0.0 else -1.0
-    pnl = sign * (exit_size * px - exit_size * avg) - entry_fee - exit_fee
-    win = 1.0 if pnl / (exit_size * avg) > 0.0 else 0.0
-    if reverse:
-        e_size = abs(new_q)
-        e_gross = abs(new_q) * px
-        e_fees = fee - exit_fee
-    elif new_q != 0.0:
-        keep = 1.0 - frac
-        e_size *= keep
-        e_gross *= keep
-        e_fees *= keep
-    return e_size, e_gross, e_fees, 1.0, win
+    return e_size, e_gross, e_fees, 1.0, 1.0 if pnl / (exit_size * avg) > 0.0 else 0.0
 
 
 @njit
